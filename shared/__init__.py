@@ -1,0 +1,1 @@
+"""The package both apps import: configuration, database, models and domain services."""

@@ -1,0 +1,93 @@
+"""Providers, locations, appointments and the record of each check-in."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.models.base import Base, UTCDateTime, str_enum, utcnow
+from shared.models.enums import AppointmentStatus, Channel
+from shared.models.patients import Patient
+
+
+class Location(Base):
+    __tablename__ = "location"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    department: Mapped[str] = mapped_column(String(120))
+    directions_en: Mapped[str] = mapped_column(Text, default="")
+    directions_es: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Provider(Base):
+    __tablename__ = "provider"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    specialty: Mapped[str | None] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Appointment(Base):
+    __tablename__ = "appointment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=20)
+    visit_type: Mapped[str] = mapped_column(String(60))
+    status: Mapped[AppointmentStatus] = mapped_column(
+        str_enum(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED
+    )
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    in_room_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optimistic concurrency: two representatives acting at once cannot both win.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    patient: Mapped[Patient] = relationship()
+    provider: Mapped[Provider] = relationship()
+    location: Mapped[Location] = relationship()
+    check_ins: Mapped[list[CheckIn]] = relationship(back_populates="appointment")
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(minutes=self.duration_minutes)
+
+
+class CheckIn(Base):
+    """One attempt to check in for an appointment, with the time each step was done."""
+
+    __tablename__ = "check_in"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    kiosk_id: Mapped[str | None] = mapped_column(String(64))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appointment_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    demographics_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    insurance_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    questions_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[str | None] = mapped_column(String(40))
+
+    appointment: Mapped[Appointment] = relationship(back_populates="check_ins")

@@ -31,6 +31,7 @@ class Settings:
     timezone: str
     instance_dir: Path
     kiosk_url: str
+    clinic_name: str
 
     @property
     def tz(self) -> ZoneInfo:
@@ -57,7 +58,7 @@ def _database_url(env: dict[str, str], instance: Path) -> str:
         return f"sqlite:///{instance / 'checkin.db'}"
     try:
         url = make_url(raw)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise ConfigError(
             "CHECKIN_DATABASE_URL: not a database URL "
             "(expected e.g. postgresql+psycopg://user@host:5432/dbname)"
@@ -134,6 +135,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         timezone=_timezone(env),
         instance_dir=instance,
         kiosk_url=_kiosk_url(env),
+        clinic_name=env.get("CHECKIN_CLINIC_NAME", "").strip() or "Riverside Community Clinic",
     )
 
 

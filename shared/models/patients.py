@@ -11,6 +11,12 @@ from shared.models.base import Base, UTCDateTime, str_enum, utcnow
 from shared.models.enums import ContactKind, Language, Sex, SubscriberRelationship
 
 
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on `day`."""
+    before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - before_birthday
+
+
 class Patient(Base):
     __tablename__ = "patient"
 
@@ -47,10 +53,7 @@ class Patient(Base):
         return f"{given} {self.legal_family_name}"
 
     def age_on(self, day: date) -> int:
-        years = day.year - self.birth_date.year
-        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
-            years -= 1
-        return years
+        return age_on(self.birth_date, day)
 
 
 class PatientContact(Base):

@@ -1,0 +1,46 @@
+"""The front desk: `streamlit run dashboard/app.py`. Sign-in gate and navigation."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from dashboard.auth import current_staff, sign_in_form, sign_out_button  # noqa: E402
+from dashboard.context import app_context  # noqa: E402
+from dashboard.screens import arrivals  # noqa: E402
+from shared.i18n import t  # noqa: E402
+from shared.runtime import AppUnavailable  # noqa: E402
+
+log = logging.getLogger("dashboard")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Front desk", page_icon="🗂️", layout="wide")
+    try:
+        ctx = app_context()
+    except AppUnavailable as exc:
+        log.error("dashboard unavailable: %s", exc)
+        st.title(t("dash.unavailable_title"))
+        st.markdown(t("dash.unavailable_body", reason=str(exc)))
+        return
+    user = current_staff()
+    pages = [st.Page(arrivals.page, title=t("dash.arrivals"), url_path="arrivals", default=True)]
+    # Navigation is always declared, so a URL stays valid across sign-in and sign-out;
+    # only a signed-in user's page ever runs.
+    current = st.navigation(pages, position="sidebar" if user else "hidden")
+    if user is None:
+        sign_in_form(ctx)
+        return
+    with st.sidebar:
+        st.markdown(t("dash.signed_in_as", name=user["name"], role=t(f"role.{user['role']}")))
+        sign_out_button(ctx, user)
+    current.run()
+
+main()

@@ -1,0 +1,35 @@
+"""Kiosk styling: large type, high contrast, 48 px+ touch targets, no Streamlit chrome."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+KIOSK_CSS = """
+<style>
+header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSidebar"],
+[data-testid="stSidebarCollapsedControl"], [data-testid="stDecoration"], footer,
+#MainMenu, [data-testid="stStatusWidget"] { display: none !important; }
+html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
+.block-container { padding-top: 1.5rem; max-width: 980px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
+  font-size: 1.4rem; line-height: 1.5; }
+h1 { font-size: 2.6rem !important; line-height: 1.2 !important; }
+h2 { font-size: 2.0rem !important; }
+.stButton > button, .stFormSubmitButton > button, .stDownloadButton > button {
+  min-height: 72px; font-size: 1.5rem !important; font-weight: 600; border-radius: 14px;
+  border-width: 2px; padding: 0.6rem 1.2rem; }
+.stButton > button p, .stFormSubmitButton > button p { font-size: 1.5rem !important; }
+.stTextInput input, .stDateInput input, .stNumberInput input, .stSelectbox div[role="combobox"] {
+  min-height: 60px; font-size: 1.5rem !important; }
+label p { font-size: 1.3rem !important; font-weight: 600; }
+.st-key-need_help button { background: #B42318 !important; color: #FFFFFF !important;
+  border-color: #B42318 !important; }
+.st-key-need_help button p { color: #FFFFFF !important; }
+.kiosk-help { color: #374151; font-size: 1.15rem; margin: -0.4rem 0 1rem 0.2rem; }
+.kiosk-clinic { color: #0B5CAD; font-weight: 700; font-size: 1.3rem; }
+</style>
+"""
+
+
+def apply_kiosk_style() -> None:
+    st.html(KIOSK_CSS)

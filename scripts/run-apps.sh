@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Start the kiosk and the dashboard together; Ctrl-C stops both.
+set -u
+: "${KIOSK_PORT:=8501}" "${DASHBOARD_PORT:=8502}" "${HOST:=localhost}" "${BIN:=.venv/bin}"
+kiosk_url="http://${HOST}:${KIOSK_PORT}"
+dashboard_url="http://${HOST}:${DASHBOARD_PORT}"
+export CHECKIN_KIOSK_URL="${CHECKIN_KIOSK_URL:-$kiosk_url}"
+
+pids=()
+stop() { kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; exit 0; }
+trap stop INT TERM
+
+common=(--server.headless true --browser.gatherUsageStats false --server.address 0.0.0.0)
+"$BIN/streamlit" run kiosk/app.py --server.port "$KIOSK_PORT" "${common[@]}" >/dev/null &
+pids+=($!)
+"$BIN/streamlit" run dashboard/app.py --server.port "$DASHBOARD_PORT" "${common[@]}" >/dev/null &
+pids+=($!)
+
+# Wait until both answer their health check, then say how to use them.
+for port in "$KIOSK_PORT" "$DASHBOARD_PORT"; do
+  for _ in $(seq 1 120); do
+    "$BIN/python" -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:$port/_stcore/health', timeout=1).read()==b'ok' else 1)" 2>/dev/null && break
+    if ! kill -0 "${pids[@]}" 2>/dev/null; then echo "An app failed to start (port $port busy?)."; stop; fi
+    sleep 0.5
+  done
+done
+echo
+echo "Patient check-in is running. Press Ctrl-C to stop both apps."
+"$BIN/python" -m shared.cli demo-info --kiosk-url "$kiosk_url" --dashboard-url "$dashboard_url"
+echo
+wait

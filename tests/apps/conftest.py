@@ -1,0 +1,45 @@
+"""App tests: each test gets its own migrated SQLite database, seen by the app through
+the same environment variables a real run uses."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy import Engine
+
+from shared.config import get_settings
+from shared.db import get_engine, make_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+KIOSK = str(ROOT / "kiosk" / "app.py")
+DASHBOARD = str(ROOT / "dashboard" / "app.py")
+TIMEZONE = "America/Chicago"
+
+
+def _clear_process_caches() -> None:
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app_db(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    """An empty migrated database the apps under test will open."""
+    path = tmp_path / "checkin.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("CHECKIN_DATABASE_URL", url)
+    monkeypatch.setenv("CHECKIN_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("CHECKIN_TIMEZONE", TIMEZONE)
+    monkeypatch.delenv("CHECKIN_SECRET_KEY", raising=False)
+    _clear_process_caches()
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    _clear_process_caches()

@@ -1,0 +1,116 @@
+"""The front-desk dashboard, driven without a browser."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from shared.clinic_time import at_clinic_time, clinic_today
+from shared.config import get_settings
+from shared.models import StaffRole, utcnow
+from shared.services import staff
+from tests.apps.conftest import DASHBOARD, _clear_process_caches
+from tests.factories import make_appointment, make_patient
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def clinic(app_db):
+    """A representative and two of today's appointments."""
+    tz = get_settings().tz
+    today = clinic_today(tz)
+    with Session(app_db) as session, session.begin():
+        staff.create_user(session, username="riley", display_name="Riley Rep", password=PASSWORD,
+                          role=StaffRole.REPRESENTATIVE)
+        make_appointment(session, start=at_clinic_time(today, 9, 0, tz),
+                         patient=make_patient(session, legal_family_name="Quintero"))
+        make_appointment(session, start=at_clinic_time(today, 10, 30, tz),
+                         patient=make_patient(session, legal_family_name="Abernathy"))
+        # Yesterday's visit is not on today's board.
+        make_appointment(session, start=at_clinic_time(today - timedelta(days=1), 9, 0, tz),
+                         patient=make_patient(session, legal_family_name="Yesterday"))
+    return app_db
+
+
+def _dashboard() -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=30)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _sign_in(at: AppTest, username: str = "riley", password: str = PASSWORD) -> AppTest:
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception
+    return at
+
+
+def _page_text(at: AppTest) -> str:
+    parts = [e.value for e in at.title] + [e.value for e in at.markdown]
+    parts += [e.value for e in at.caption] + [e.value for e in at.error]
+    return " ".join(parts)
+
+
+def test_no_patient_data_before_sign_in(clinic) -> None:
+    at = _dashboard()
+    assert at.title[0].value == "Sign in"
+    assert not at.dataframe
+    assert "Quintero" not in _page_text(at)
+
+
+def test_representative_sees_todays_appointments_only(clinic) -> None:
+    at = _sign_in(_dashboard())
+    assert "Today's appointments" in [t.value for t in at.title]
+    table = at.dataframe[0].value
+    assert list(table["Patient"].str.split().str[-1]) == ["Quintero", "Abernathy"]
+    assert "2 appointments today" in _page_text(at)
+
+
+def test_wrong_password_is_refused_with_a_clear_message(clinic) -> None:
+    at = _sign_in(_dashboard(), password="wrong-password")
+    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert not at.dataframe
+
+
+def test_empty_fields_are_refused(clinic) -> None:
+    at = _sign_in(_dashboard(), username="", password="")
+    assert [e.value for e in at.error] == ["Please fill in both fields."]
+
+
+def test_five_wrong_passwords_lock_the_account(clinic) -> None:
+    at = _dashboard()
+    for _ in range(5):
+        _sign_in(at, password="wrong-password")
+    _sign_in(at)  # even the right password is refused now
+    assert "locked" in at.error[0].value
+    assert not at.dataframe
+
+
+def test_sign_out_clears_the_session(clinic) -> None:
+    at = _sign_in(_dashboard())
+    at.button(key="sign_out").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Sign in"
+    assert "staff" not in at.session_state
+
+
+def test_idle_session_is_signed_out(clinic) -> None:
+    at = _sign_in(_dashboard())
+    at.session_state["staff"]["last_seen"] = utcnow() - timedelta(minutes=16)
+    at.run()
+    assert at.title[0].value == "Sign in"
+    assert "signed out" in " ".join(i.value for i in at.info)
+
+
+def test_unreachable_database_shows_a_clear_page(app_db, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHECKIN_DATABASE_URL", "postgresql+psycopg://nobody:secretpw@127.0.0.1:1/x")
+    _clear_process_caches()
+    at = _dashboard()
+    assert at.title[0].value == "The database cannot be reached"
+    assert "secretpw" not in _page_text(at)

@@ -1,0 +1,86 @@
+"""The kiosk as a patient meets it, driven without a browser."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from shared.models import Flag, FlagKind, FlagSeverity, FlagStatus
+from tests.apps.conftest import KIOSK, _clear_process_caches
+
+
+def _kiosk() -> AppTest:
+    at = AppTest.from_file(KIOSK, default_timeout=30)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    return " ".join(
+        [e.value for e in at.title] + [e.value for e in at.markdown] + [e.value for e in at.caption]
+    )
+
+
+def test_welcome_offers_the_four_choices_in_english(app_db) -> None:
+    at = _kiosk()
+    assert at.title[0].value == "Check in for your appointment"
+    labels = [b.label for b in at.button]
+    for label in ("Scan my code", "Type my name and birth date", "I don't have an appointment",
+                  "I need help"):
+        assert label in labels
+
+
+def test_choosing_spanish_switches_every_word(app_db) -> None:
+    at = _kiosk()
+    at.button(key="lang_es").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Registre su llegada a la cita"
+    labels = [b.label for b in at.button]
+    assert "Necesito ayuda" in labels
+    assert "I need help" not in labels
+    assert "Check in" not in _texts(at)
+
+
+def test_help_press_raises_one_urgent_flag_naming_the_kiosk(app_db) -> None:
+    at = _kiosk()
+    at.button(key="btn_need_help").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Someone is coming to help you"
+    at.run()  # a rerun (or a double tap) must not raise a second flag
+    with Session(app_db) as session:
+        found = session.scalars(select(Flag)).all()
+    assert len(found) == 1
+    assert found[0].kind == FlagKind.HELP_REQUEST
+    assert found[0].severity == FlagSeverity.URGENT
+    assert found[0].status == FlagStatus.OPEN
+    assert found[0].kiosk_id == "kiosk-1"
+
+
+def test_help_then_back_to_start_forgets_everything(app_db) -> None:
+    at = _kiosk()
+    at.button(key="lang_es").click().run()
+    at.button(key="btn_need_help").click().run()
+    at.button(key="help_back").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Check in for your appointment"
+    assert at.session_state["kiosk"] == {"step": "welcome", "lang": "en"}
+
+
+def test_unreachable_database_shows_a_calm_page_not_a_traceback(
+    app_db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHECKIN_DATABASE_URL", "postgresql+psycopg://nobody:pw@127.0.0.1:1/none")
+    _clear_process_caches()
+    at = _kiosk()
+    assert at.title[0].value == "Check-in is not available right now"
+    assert "pw" not in _texts(at)
+
+
+def test_bad_setting_shows_a_calm_page(app_db, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHECKIN_TIMEZONE", "Mars/Olympus_Mons")
+    _clear_process_caches()
+    at = _kiosk()
+    assert at.title[0].value == "Check-in is not available right now"

@@ -1,0 +1,131 @@
+"""The engine: SQLite set up for two apps sharing one file, PostgreSQL failures without
+credentials, and times that come back as the same UTC instant on every database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm import Session
+
+from shared.db import DatabaseUnavailable, check_connection, make_engine
+from shared.models import Appointment, AuditEvent
+from tests.factories import make_appointment, make_location, make_provider
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+# --- SQLite ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_file_engine(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'kiosk.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("pragma", "expected"),
+    [("journal_mode", "wal"), ("foreign_keys", 1), ("busy_timeout", 5000)],
+)
+def test_the_sqlite_file_is_set_up_for_kiosk_and_dashboard_together(
+    sqlite_file_engine, pragma: str, expected: object
+) -> None:
+    with sqlite_file_engine.connect() as conn:
+        assert conn.exec_driver_sql(f"PRAGMA {pragma}").scalar() == expected
+
+
+def test_every_new_sqlite_connection_gets_the_same_settings(sqlite_file_engine) -> None:
+    with sqlite_file_engine.connect() as first, sqlite_file_engine.connect() as second:
+        for conn in (first, second):
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_an_appointment_for_a_patient_who_does_not_exist_is_refused(session: Session) -> None:
+    session.add(
+        Appointment(
+            patient_id=987654,
+            provider=make_provider(session),
+            location=make_location(session),
+            start=datetime(2026, 6, 15, 15, 0, tzinfo=UTC),
+            visit_type="follow-up",
+        )
+    )
+    with pytest.raises(IntegrityError):
+        session.flush()
+    session.rollback()
+
+
+# --- reaching the database --------------------------------------------------------------------
+
+
+def test_a_reachable_database_passes_the_connection_check(engine) -> None:
+    check_connection(engine)
+
+
+def test_an_unreachable_postgresql_server_is_reported_as_unavailable() -> None:
+    engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/x")
+    try:
+        with pytest.raises(DatabaseUnavailable, match="postgresql"):
+            check_connection(engine)
+    finally:
+        engine.dispose()
+
+
+def test_the_unavailable_message_never_shows_the_password() -> None:
+    engine = make_engine("postgresql+psycopg://checkin:secretpw@127.0.0.1:1/x")
+    try:
+        with pytest.raises(DatabaseUnavailable) as unavailable:
+            check_connection(engine)
+    finally:
+        engine.dispose()
+    message = str(unavailable.value)
+    assert "secretpw" not in message
+    assert "\n" not in message
+
+
+# --- UTCDateTime ------------------------------------------------------------------------------
+
+
+def test_an_appointment_time_comes_back_as_the_same_utc_instant(session: Session) -> None:
+    # 09:30 on the morning the clocks spring forward, given in the clinic's own zone.
+    start = datetime(2026, 3, 8, 9, 30, tzinfo=CHICAGO)
+    appointment_id = make_appointment(session, start=start).id
+    session.commit()
+
+    with Session(session.get_bind()) as fresh:
+        saved = fresh.get(Appointment, appointment_id)
+        assert saved is not None
+        assert saved.start.tzinfo == UTC
+        assert saved.start == start
+        assert saved.start == datetime(2026, 3, 8, 14, 30, tzinfo=UTC)
+        assert saved.created_at.tzinfo == UTC
+
+
+def test_an_audit_time_keeps_its_microseconds_and_comes_back_in_utc(session: Session) -> None:
+    at = datetime(2026, 11, 1, 1, 30, 15, 123456, tzinfo=CHICAGO, fold=1)  # second 01:30, CST
+    session.add(AuditEvent(at=at, actor_type="system", action="test.ran", record_type="none"))
+    session.commit()
+
+    with Session(session.get_bind()) as fresh:
+        saved = fresh.scalar(select(AuditEvent.at))
+    assert saved is not None
+    assert saved.tzinfo == UTC
+    # Compared in UTC: Python never calls a fold=1 time equal to one in another zone (PEP 495).
+    assert saved == at.astimezone(UTC) == datetime(2026, 11, 1, 7, 30, 15, 123456, tzinfo=UTC)
+
+
+def test_a_time_without_a_zone_is_refused_when_saved(session: Session) -> None:
+    naive = datetime(2026, 6, 15, 10, 0)  # no zone: the point of the test
+    session.add(AuditEvent(at=naive, actor_type="system", action="test.ran", record_type="none"))
+    with pytest.raises(StatementError) as refused:
+        session.flush()
+    assert isinstance(refused.value.orig, ValueError)
+    assert "naive" in str(refused.value.orig)
+    session.rollback()

@@ -1,0 +1,228 @@
+"""Staff accounts: argon2 hashes, sign-in that never says which half was wrong, and locking."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.errors import DomainError
+from shared.models import AuditEvent, StaffRole, StaffUser
+from shared.services.staff import (
+    LOCK_MINUTES,
+    MAX_FAILED_LOGINS,
+    MIN_PASSWORD_LENGTH,
+    authenticate,
+    create_user,
+)
+
+PASSWORD = "correct horse battery"
+NOW = datetime(2026, 6, 15, 13, 0, tzinfo=UTC)
+
+
+def _add_maria(session: Session, **overrides: object) -> StaffUser:
+    fields: dict[str, object] = {
+        "username": "maria.lopez",
+        "display_name": "María López",
+        "password": PASSWORD,
+        "role": StaffRole.REPRESENTATIVE,
+    }
+    fields.update(overrides)
+    user = create_user(session, **fields)
+    session.commit()
+    return user
+
+
+def _sign_in(session: Session, password: str, *, now: datetime = NOW, username="maria.lopez"):
+    """One sign-in attempt in its own transaction, as the dashboard does it."""
+    with session.begin():
+        return authenticate(session, username, password, now=now)
+
+
+def _stored(session: Session, user_id: int) -> StaffUser:
+    with Session(session.get_bind()) as fresh:
+        user = fresh.get(StaffUser, user_id)
+        assert user is not None
+        fresh.expunge(user)
+        return user
+
+
+# --- creating accounts ------------------------------------------------------------------------
+
+
+def test_a_new_account_keeps_only_an_argon2_hash_of_the_password(session: Session) -> None:
+    user = _add_maria(session)
+    stored = _stored(session, user.id)
+    assert stored.password_hash.startswith("$argon2")
+    assert PASSWORD not in stored.password_hash
+    assert stored.active
+    assert stored.failed_logins == 0
+    assert stored.role == StaffRole.REPRESENTATIVE
+
+
+def test_usernames_are_stored_trimmed_and_lowercase(session: Session) -> None:
+    user = _add_maria(session, username="  Maria.Lopez ")
+    assert _stored(session, user.id).username == "maria.lopez"
+
+
+def test_creating_an_account_is_audited_without_the_password(session: Session) -> None:
+    user = _add_maria(session, role=StaffRole.MANAGER)
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.created")).one()
+    assert event.record_id == user.id
+    assert event.detail == {"role": "manager"}
+    assert PASSWORD not in str(event.detail)
+
+
+def test_a_password_shorter_than_the_minimum_is_refused(session: Session) -> None:
+    with pytest.raises(DomainError) as refused:
+        create_user(
+            session, username="sam", display_name="Sam", password="x" * (MIN_PASSWORD_LENGTH - 1),
+            role=StaffRole.REPRESENTATIVE,
+        )
+    assert refused.value.key == "error.password_short"
+    assert session.scalars(select(StaffUser)).all() == []
+
+
+def test_a_password_of_exactly_the_minimum_length_is_accepted(session: Session) -> None:
+    create_user(
+        session, username="sam", display_name="Sam", password="x" * MIN_PASSWORD_LENGTH,
+        role=StaffRole.REPRESENTATIVE,
+    )
+
+
+@pytest.mark.parametrize("username", ["", "   ", "maria lopez", "maria@clinic", "josé!", "a/b"])
+def test_a_username_with_anything_but_letters_digits_dots_dashes_is_refused(
+    session: Session, username: str
+) -> None:
+    with pytest.raises(DomainError) as refused:
+        create_user(
+            session, username=username, display_name="X", password=PASSWORD,
+            role=StaffRole.REPRESENTATIVE,
+        )
+    assert refused.value.key == "error.username_invalid"
+
+
+@pytest.mark.parametrize("again", ["maria.lopez", "MARIA.LOPEZ", " Maria.Lopez "])
+def test_a_username_already_taken_is_refused_whatever_its_case(
+    session: Session, again: str
+) -> None:
+    _add_maria(session)
+    with pytest.raises(DomainError) as refused:
+        create_user(
+            session, username=again, display_name="Other", password=PASSWORD,
+            role=StaffRole.MANAGER,
+        )
+    assert refused.value.key == "error.username_taken"
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+def test_the_right_password_signs_in_with_the_users_id_and_role(session: Session) -> None:
+    user = _add_maria(session, role=StaffRole.MANAGER)
+
+    outcome = _sign_in(session, PASSWORD)
+
+    assert outcome.ok
+    assert outcome.user_id == user.id
+    assert outcome.role == StaffRole.MANAGER
+    assert outcome.display_name == "María López"
+    assert _stored(session, user.id).last_login_at == NOW
+
+
+def test_the_username_is_matched_whatever_its_case(session: Session) -> None:
+    _add_maria(session)
+    assert _sign_in(session, PASSWORD, username=" MARIA.Lopez ").ok
+
+
+def test_a_wrong_password_is_counted_even_though_the_sign_in_is_refused(
+    session: Session,
+) -> None:
+    user = _add_maria(session)
+
+    outcome = _sign_in(session, "wrong password")
+
+    assert not outcome.ok
+    assert outcome.user_id is None
+    assert outcome.error is not None
+    assert outcome.error.key == "error.sign_in_refused"
+    assert _stored(session, user.id).failed_logins == 1
+    with Session(session.get_bind()) as fresh:
+        actions = fresh.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-1] == "staff.sign_in_failed"
+
+
+def test_a_good_sign_in_clears_the_count_of_wrong_passwords(session: Session) -> None:
+    user = _add_maria(session)
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        _sign_in(session, "wrong password")
+    assert _stored(session, user.id).failed_logins == MAX_FAILED_LOGINS - 1
+
+    assert _sign_in(session, PASSWORD).ok
+    assert _stored(session, user.id).failed_logins == 0
+
+
+def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(
+    session: Session,
+) -> None:
+    user = _add_maria(session)
+    for attempt in range(MAX_FAILED_LOGINS):
+        _sign_in(session, "wrong password", now=NOW + timedelta(seconds=attempt))
+    last_failure = NOW + timedelta(seconds=MAX_FAILED_LOGINS - 1)
+
+    stored = _stored(session, user.id)
+    assert stored.locked_until == last_failure + timedelta(minutes=LOCK_MINUTES)
+
+    outcome = _sign_in(session, PASSWORD, now=last_failure + timedelta(minutes=1))
+    assert not outcome.ok
+    assert outcome.error is not None
+    assert outcome.error.key == "error.account_locked"
+
+    almost = last_failure + timedelta(minutes=LOCK_MINUTES) - timedelta(seconds=1)
+    outcome = _sign_in(session, PASSWORD, now=almost)
+    assert outcome.error is not None
+    assert outcome.error.key == "error.account_locked"
+
+    with Session(session.get_bind()) as fresh:
+        assert "staff.locked" in fresh.scalars(select(AuditEvent.action)).all()
+
+
+def test_a_locked_account_opens_again_once_the_lock_time_has_passed(session: Session) -> None:
+    user = _add_maria(session)
+    for _ in range(MAX_FAILED_LOGINS):
+        _sign_in(session, "wrong password")
+
+    outcome = _sign_in(session, PASSWORD, now=NOW + timedelta(minutes=LOCK_MINUTES))
+
+    assert outcome.ok
+    assert outcome.user_id == user.id
+    stored = _stored(session, user.id)
+    assert stored.locked_until is None
+    assert stored.failed_logins == 0
+
+
+def test_a_deactivated_account_cannot_sign_in(session: Session) -> None:
+    user = _add_maria(session)
+    user.active = False
+    session.commit()
+
+    outcome = _sign_in(session, PASSWORD)
+
+    assert not outcome.ok
+    assert outcome.error is not None
+    assert outcome.error.key == "error.sign_in_refused"
+
+
+def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(session: Session) -> None:
+    _add_maria(session)
+
+    unknown = _sign_in(session, PASSWORD, username="nobody.here")
+    wrong = _sign_in(session, "wrong password")
+
+    assert unknown.error is not None and wrong.error is not None
+    assert unknown.error.key == wrong.error.key == "error.sign_in_refused"
+    assert str(unknown.error) == str(wrong.error)
+    assert (unknown.user_id, unknown.role, unknown.display_name) == (None, None, "")
+    assert (wrong.user_id, wrong.role, wrong.display_name) == (None, None, "")

@@ -81,7 +81,13 @@ def _secret_key(env: dict[str, str], instance: Path) -> str:
         return raw
     key_file = instance / "secret_key"
     if key_file.exists():
-        return key_file.read_text().strip()
+        stored = key_file.read_text().strip()
+        if len(stored) < 32:
+            raise ConfigError(
+                f"CHECKIN_SECRET_KEY: the stored key in {key_file} is damaged "
+                "(delete the file to make a new one; issued QR codes stop working)"
+            )
+        return stored
     key = secrets.token_urlsafe(48)
     # Created with 0600 from the start, so the key is never readable by others.
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -90,9 +96,12 @@ def _secret_key(env: dict[str, str], instance: Path) -> str:
     return key
 
 
-def _machine_timezone() -> str:
-    tz = os.environ.get("TZ", "").lstrip(":").strip()
-    if tz:
+def _machine_timezone(env: dict[str, str]) -> str:
+    tz = env.get("TZ", "").lstrip(":").strip()
+    # TZ may hold a file path or a POSIX rule rather than a zone name; only a name is used.
+    if tz and "/" in tz and not tz.startswith("/"):
+        return tz
+    if tz in ("UTC", "GMT"):
         return tz
     etc_timezone = Path("/etc/timezone")
     if etc_timezone.exists():
@@ -108,7 +117,7 @@ def _machine_timezone() -> str:
 
 
 def _timezone(env: dict[str, str]) -> str:
-    name = env.get("CHECKIN_TIMEZONE", "").strip() or _machine_timezone()
+    name = env.get("CHECKIN_TIMEZONE", "").strip() or _machine_timezone(env)
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:

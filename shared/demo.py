@@ -137,7 +137,8 @@ _NICKNAMES = {
     "Jennifer": "Jen", "Margaret": "Peggy", "Michael": "Mike", "Christopher": "Chris",
     "Samantha": "Sam", "Benjamin": "Ben", "Richard": "Rick", "Anthony": "Tony",
     "Francisco": "Paco", "José": "Pepe", "Guadalupe": "Lupe", "Alejandro": "Alex",
-    "Roberto": "Beto", "Eduardo": "Lalo", "Fernanda": "Fer",
+    "Roberto": "Beto", "Eduardo": "Lalo", "Fernanda": "Fer", "Alejandra": "Ale",
+    "Teresa": "Tere",
 }
 
 _STREETS = (
@@ -251,7 +252,7 @@ _NO_COVERAGE = 3
 _EXPIRED_COVERAGE = 5
 _SIGNED_RECENTLY = 21  # plus the demo patient: about half the patients
 _SIGNED_LONG_AGO = 3  # a yearly consent that has come due again
-_SECOND_VISITS = 3  # dental slots left over go to patients already seen today
+_PREFERRED_NAMES = 6
 
 
 @dataclass
@@ -317,7 +318,6 @@ def seed_demo(session: Session, *, tz: ZoneInfo, now: datetime, seed: int = 2026
 
     phones = _PhoneBook(rng)
     people = _plan_people(rng, day)
-    slots = _plan_slots(rng, day, tz, people)
     demo_slot = _Slot(
         provider=_DEMO_PROVIDER,
         start=_demo_start(now, tz),
@@ -325,7 +325,7 @@ def seed_demo(session: Session, *, tz: ZoneInfo, now: datetime, seed: int = 2026
         visit_type=_DEMO_VISIT_TYPE,
         person=0,
     )
-    slots.append(demo_slot)
+    slots = [*_plan_slots(rng, day, tz, people, demo_slot), demo_slot]
     patients = _create_patients(session, rng, day, people, phones)
     appointments = _create_appointments(session, rng, now, slots, patients, providers, locations)
     _create_signatures(session, rng, day, tz, people, patients, versions)
@@ -678,8 +678,6 @@ def _plan_people(rng: random.Random, day: date) -> list[_Person]:
             language=Language.ES if index in spanish else Language.EN,
             is_child=child,
         )
-        if not child and given in _NICKNAMES and rng.random() < 0.6:
-            person.preferred_name = _NICKNAMES[given]
         people.append(person)
 
     adults = [i for i, p in enumerate(people) if i > 0 and not p.is_child]
@@ -688,8 +686,9 @@ def _plan_people(rng: random.Random, day: date) -> list[_Person]:
     thirties = [i for i in adults if 30 <= _age(people[i].birth, day) <= 44]
     first, second = rng.sample(thirties, 2)
     twin = people[second]
-    twin.origin, twin.family, twin.birth = people[first].origin, people[first].family, \
-        people[first].birth
+    twin.origin = people[first].origin
+    twin.family = people[first].family
+    twin.birth = people[first].birth
     twin.language = people[first].language
     twin.sex = rng.choice((Sex.FEMALE, Sex.MALE))
     twin.given = rng.choice(
@@ -704,7 +703,15 @@ def _plan_people(rng: random.Random, day: date) -> list[_Person]:
     people[younger].family = people[elder].family
     people[younger].origin = people[elder].origin
     people[younger].given = _name(rng, people[elder].origin, people[younger].sex)
-    people[younger].preferred_name = None
+
+    # Some go by another name than their legal one; the kiosk greets them by it.
+    nicknamed = [i for i in rest if i != younger]
+    for index in rng.sample(nicknamed, _PREFERRED_NAMES):
+        person = people[index]
+        person.given = rng.choice(
+            [n for n in _GIVEN_NAMES[(person.origin, person.sex)] if n in _NICKNAMES]
+        )
+        person.preferred_name = _NICKNAMES[person.given]
 
     # Apart from the twins, a family name and birth date name one person only.
     seen: set[tuple[str, date]] = set()
@@ -915,32 +922,56 @@ def _create_patients(
 
 
 def _plan_provider_day(
-    rng: random.Random, day: date, tz: ZoneInfo, provider: int
+    rng: random.Random,
+    day: date,
+    tz: ZoneInfo,
+    provider: int,
+    blocked: tuple[datetime, datetime] | None = None,
 ) -> list[_Slot]:
-    """`slots` visits spread over clinic hours, never overlapping, on the five-minute grid."""
+    """Visits spread over clinic hours, never overlapping, on the five-minute grid.
+
+    `blocked` is a visit booked separately (the demo patient's): the day is planned around
+    it, so the provider is not double-booked.
+    """
     spec = _PROVIDERS[provider]
     visit_types = [rng.choice(spec.visit_types) for _ in range(spec.slots)]
     lengths = [rng.choice(_SLOT_MINUTES[v]) for v in visit_types]
-    spare = (_DAY_MINUTES - sum(lengths)) // _GRID_MINUTES
+    opens = at_clinic_time(day, _OPEN_HOUR, 0, tz)
+    block_from = block_to = _DAY_MINUTES
+    if blocked is not None:
+        block_from = max(0, int((blocked[0] - opens).total_seconds() // 60))
+        block_to = min(_DAY_MINUTES, int((blocked[1] - opens).total_seconds() // 60))
+    reserve = 0
+    if block_from < block_to:
+        # Stepping over the block can waste at most the block plus one visit's length.
+        reserve = (block_to - block_from) + max(lengths)
+    else:
+        block_from = block_to = _DAY_MINUTES
+    spare = (_DAY_MINUTES - sum(lengths) - reserve) // _GRID_MINUTES
     weights = [rng.random() for _ in range(spec.slots + 1)]
     total = sum(weights)
     # Flooring keeps the gaps' sum within the spare time, so the last visit ends by closing.
     gaps = [int(spare * w / total) * _GRID_MINUTES for w in weights]
-    opens = at_clinic_time(day, _OPEN_HOUR, 0, tz)
     slots = []
     cursor = 0
     for visit_type, minutes, gap in zip(visit_types, lengths, gaps, strict=False):
         cursor += gap
+        if cursor < block_to and cursor + minutes > block_from:
+            cursor = block_to
         slots.append(_Slot(provider, opens + timedelta(minutes=cursor), minutes, visit_type))
         cursor += minutes
     return slots
 
 
 def _plan_slots(
-    rng: random.Random, day: date, tz: ZoneInfo, people: list[_Person]
+    rng: random.Random, day: date, tz: ZoneInfo, people: list[_Person], demo: _Slot
 ) -> list[_Slot]:
     """Every provider's day, with one of today's patients in each slot."""
-    by_provider = [_plan_provider_day(rng, day, tz, p) for p in range(len(_PROVIDERS))]
+    demo_visit = (demo.start, demo.start + timedelta(minutes=demo.minutes))
+    by_provider = [
+        _plan_provider_day(rng, day, tz, p, demo_visit if p == demo.provider else None)
+        for p in range(len(_PROVIDERS))
+    ]
     children = [i for i, p in enumerate(people) if p.is_child]
     adults = [i for i, p in enumerate(people) if i > 0 and not p.is_child]
     twins = [i for i, p in enumerate(people) if p.twin_of is not None]

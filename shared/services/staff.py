@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from shared.services import audit
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
 MIN_PASSWORD_LENGTH = 10
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,59}")
 
 _hasher = PasswordHasher()
 
@@ -37,7 +39,7 @@ def create_user(
 ) -> StaffUser:
     """Create an active staff account. Usernames are case-insensitive and unique."""
     username = username.strip().lower()
-    if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+    if not USERNAME_PATTERN.fullmatch(username):
         raise DomainError(
             "A username uses letters, digits, dots, dashes or underscores.",
             key="error.username_invalid",

@@ -21,7 +21,7 @@ from shared.config import ConfigError, Settings, get_settings
 from shared.db import DatabaseUnavailable, check_connection, make_engine, session_scope
 from shared.errors import DomainError
 from shared.models import Appointment, Language, StaffRole, utcnow
-from shared.services import staff, tokens
+from shared.services import clinic_settings, staff, tokens
 from shared.services.slips import SlipContent, format_time, render_slip
 
 EXIT_USAGE, EXIT_CONFIG, EXIT_DATABASE = 1, 2, 3
@@ -98,7 +98,7 @@ def _write_slip(session: Session, appointment: Appointment, settings: Settings, 
     language = appointment.patient.preferred_language
     location = appointment.location
     content = SlipContent(
-        clinic_name=settings.clinic_name,
+        clinic_name=clinic_settings.load(session).clinic_name,
         start=appointment.start,
         provider=appointment.provider.display_name,
         location=f"{location.name} · {location.department}",

@@ -31,7 +31,6 @@ class Settings:
     timezone: str
     instance_dir: Path
     kiosk_url: str
-    clinic_name: str
 
     @property
     def tz(self) -> ZoneInfo:
@@ -144,7 +143,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         timezone=_timezone(env),
         instance_dir=instance,
         kiosk_url=_kiosk_url(env),
-        clinic_name=env.get("CHECKIN_CLINIC_NAME", "").strip() or "Riverside Community Clinic",
     )
 
 

@@ -71,6 +71,7 @@ MESSAGES: dict[str, str] = {
     "error.username_invalid": "A username uses letters, digits, dots, dashes or underscores.",
     "error.username_taken": "That username is taken.",
     "error.password_short": "A password needs at least {min} characters.",
+    "error.setting_invalid": "This value is not allowed for {name}.",
     "error.fields_required": "Please fill in both fields.",
     # Reminder slips
     "slip.title": "Your check-in code",

@@ -71,6 +71,7 @@ MESSAGES: dict[str, str] = {
     "error.username_invalid": "Un usuario usa letras, números, puntos, guiones o guiones bajos.",
     "error.username_taken": "Ese usuario ya existe.",
     "error.password_short": "La contraseña necesita al menos {min} caracteres.",
+    "error.setting_invalid": "Este valor no está permitido para {name}.",
     "error.fields_required": "Por favor, complete ambos campos.",
     # Reminder slips
     "slip.title": "Su código para registrarse",

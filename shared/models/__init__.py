@@ -1,7 +1,14 @@
 """SQLAlchemy models, one module per part of the domain; import them from here."""
 
 from shared.models.base import Base, UTCDateTime, utcnow
-from shared.models.desk import AuditEvent, CheckInToken, Flag, StaffUser
+from shared.models.desk import (
+    AuditEvent,
+    CheckInToken,
+    ClinicSetting,
+    Document,
+    Flag,
+    StaffUser,
+)
 from shared.models.enums import (
     AppointmentStatus,
     Channel,
@@ -37,12 +44,14 @@ __all__ = [
     "Channel",
     "CheckIn",
     "CheckInToken",
+    "ClinicSetting",
     "ConsentForm",
     "ConsentFormVersion",
     "ConsentRenewal",
     "ConsentSignature",
     "ContactKind",
     "Coverage",
+    "Document",
     "Flag",
     "FlagKind",
     "FlagSeverity",

@@ -26,6 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from shared import migrate
 from shared.db import make_engine, session_scope
@@ -93,10 +94,6 @@ def browser() -> Iterator[object]:
     executable = os.environ.get("CHECKIN_BROWSER", DEFAULT_BROWSER)
     if not (Path(executable).is_file() and os.access(executable, os.X_OK)):
         _browser_unavailable(f"{executable} is missing or not executable")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _browser_unavailable(f"the playwright package cannot be imported ({exc})")
     manager = sync_playwright()
     playwright = manager.start()
     try:
@@ -143,8 +140,6 @@ def _runs_finished(page) -> int:
 
 def wait_for_app_run(page, *, after: int) -> None:
     """Wait until a script run that finished after `after` runs leaves the app idle."""
-    from playwright.sync_api import expect
-
     page.wait_for_function(APP_IDLE_JS, arg=after, polling=POLL_MS, timeout=RUN_TIMEOUT_MS)
     expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0)
 

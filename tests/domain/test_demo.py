@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,9 +61,9 @@ def _fresh_database(path: Path) -> Iterator[Session]:
 
 
 @pytest.fixture
-def demo_session(tmp_path: Path) -> Iterator[Session]:
-    with _fresh_database(tmp_path / "demo.db") as session:
-        yield session
+def demo_session(session: Session) -> Session:
+    """A fresh migrated database: SQLite, then PostgreSQL."""
+    return session
 
 
 def _seed(session: Session, now: datetime = AFTERNOON) -> DemoInfo:
@@ -131,7 +132,7 @@ def test_no_provider_is_double_booked(demo_session: Session) -> None:
     for appointment in _todays_appointments(demo_session):
         by_provider[appointment.provider_id].append(appointment)
     for visits in by_provider.values():
-        for earlier, later in zip(visits, visits[1:], strict=False):
+        for earlier, later in itertools.pairwise(visits):
             assert earlier.end <= later.start
 
 

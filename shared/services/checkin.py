@@ -1,0 +1,378 @@
+"""Checking in: finding the appointment, proving who you are, the arrival window, and
+finishing. The kiosk and the desk both go through here, so the rules are the same."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shared.clinic_time import day_bounds
+from shared.errors import DomainError
+from shared.models import (
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    CheckIn,
+    CheckInToken,
+    Flag,
+    FlagKind,
+    FlagSeverity,
+    FlagStatus,
+    Patient,
+)
+from shared.services import audit, flags, tokens
+from shared.services.appointments import change_status
+from shared.services.clinic_settings import ClinicSettings
+from shared.services.queue import Waiting, position_for_provider, queue_order
+
+MAX_IDENTITY_ATTEMPTS = 3
+S = AppointmentStatus
+CHECKABLE = (S.BOOKED, S.ARRIVED, S.NOSHOW)
+ALREADY_IN = (S.CHECKED_IN, S.IN_ROOM, S.FULFILLED)
+STEPS = ("identity", "appointment", "demographics", "insurance", "questions", "consent")
+
+# Open flags of these kinds mean the patient must stop at the desk before the visit, so the
+# appointment stays "arrived" instead of "checked-in".
+NEEDS_DESK = frozenset(
+    {
+        FlagKind.IDENTITY_FAILED,
+        FlagKind.COVERAGE_EXPIRED,
+        FlagKind.COVERAGE_MISSING,
+        FlagKind.INSURANCE_CHANGE,
+        FlagKind.CONSENT_MISSING,
+        FlagKind.DOCUMENT_MISSING,
+        FlagKind.URGENT_ANSWER,
+        FlagKind.HELP_REQUEST,
+        FlagKind.LATE_ARRIVAL,
+        FlagKind.WRONG_DAY,
+    }
+)
+
+
+class AlreadyCheckedIn(DomainError):
+    key = "kiosk.already_checked_in"
+
+
+class CannotCheckIn(DomainError):
+    key = "kiosk.see_desk"
+
+
+class Timing(StrEnum):
+    ON_TIME = "on_time"
+    EARLY = "early"
+    LATE = "late"
+    WRONG_DAY = "wrong_day"
+
+
+def arrival_timing(start: datetime, now: datetime, tz: ZoneInfo, rules: ClinicSettings) -> Timing:
+    """Where `now` falls against the appointment's arrival window."""
+    if start.astimezone(tz).date() != now.astimezone(tz).date():
+        return Timing.WRONG_DAY
+    if now < start - timedelta(minutes=rules.early_checkin_minutes):
+        return Timing.EARLY
+    if now > start + timedelta(minutes=rules.grace_minutes):
+        return Timing.LATE
+    return Timing.ON_TIME
+
+
+def normalize_name(name: str) -> str:
+    """Case, accents, spaces, hyphens and apostrophes do not matter: 'Núñez-O'Neil' matches
+    'nunez oneil'."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class NameSearch:
+    today: list[int]  # appointment ids today for that name and birth date
+    other_day: Appointment | None  # the nearest appointment on another day, if none today
+
+
+def find_by_name(
+    session: Session, family_name: str, birth_date: date, *, now: datetime, tz: ZoneInfo
+) -> NameSearch:
+    """Today's appointments of patients with this family name and birth date."""
+    wanted = normalize_name(family_name)
+    if not wanted:
+        return NameSearch(today=[], other_day=None)
+    patients = session.scalars(select(Patient).where(Patient.birth_date == birth_date)).all()
+    ids = [p.id for p in patients if normalize_name(p.legal_family_name) == wanted]
+    if not ids:
+        return NameSearch(today=[], other_day=None)
+    start, end = day_bounds(now.astimezone(tz).date(), tz)
+    today = session.scalars(
+        select(Appointment.id)
+        .where(Appointment.patient_id.in_(ids), Appointment.start >= start,
+               Appointment.start < end, Appointment.status != S.CANCELLED)
+        .order_by(Appointment.start)
+    ).all()
+    other = None
+    if not today:
+        window = (now - timedelta(days=7), now + timedelta(days=60))
+        candidates = session.scalars(
+            select(Appointment)
+            .where(Appointment.patient_id.in_(ids), Appointment.status == S.BOOKED,
+                   Appointment.start >= window[0], Appointment.start < window[1])
+        ).all()
+        if candidates:
+            other = min(candidates, key=lambda a: abs(a.start - now))
+    return NameSearch(today=list(today), other_day=other)
+
+
+def phone_last4(phone: str | None) -> str:
+    digits = "".join(ch for ch in (phone or "") if ch.isdigit())
+    return digits[-4:]
+
+
+def narrow_by_phone(session: Session, appointment_ids: list[int], last4: str) -> list[int]:
+    """Of several matches, those whose patient's phone ends in `last4`."""
+    last4 = "".join(ch for ch in last4 if ch.isdigit())
+    if len(last4) != 4:
+        return []
+    rows = session.execute(
+        select(Appointment.id, Patient.phone)
+        .join(Patient, Appointment.patient_id == Patient.id)
+        .where(Appointment.id.in_(appointment_ids))
+    ).all()
+    return [r.id for r in rows if phone_last4(r.phone) == last4]
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    appointment_id: int | None
+    attempts_left: int
+    locked: bool
+
+
+def verify_token_birth_date(
+    session: Session,
+    token: CheckInToken,
+    birth_date: date | None,
+    *,
+    now: datetime,
+    kiosk_id: str | None,
+) -> IdentityCheck:
+    """A scanned code alone checks no one in: the patient confirms their birth date.
+
+    Three wrong answers lock the code and raise an identity flag. Returns an outcome (never
+    raises for a wrong answer) so the failure count is saved with the caller's transaction.
+    """
+    appointment = session.get(Appointment, token.appointment_id)
+    assert appointment is not None
+    if birth_date is not None and appointment.patient.birth_date == birth_date:
+        token.used_at = token.used_at or now
+        return IdentityCheck(appointment.id, MAX_IDENTITY_ATTEMPTS - token.failed_attempts, False)
+    token.failed_attempts += 1
+    locked = token.failed_attempts >= MAX_IDENTITY_ATTEMPTS
+    if locked:
+        token.locked_at = now
+        flags.raise_flag(
+            session,
+            kind=FlagKind.IDENTITY_FAILED,
+            severity=FlagSeverity.WARNING,
+            now=now,
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.id,
+            kiosk_id=kiosk_id,
+        )
+    return IdentityCheck(None, MAX_IDENTITY_ATTEMPTS - token.failed_attempts, locked)
+
+
+def find_token(session: Session, code: str, *, secret_key: str, now: datetime) -> CheckInToken:
+    """The live token for a scanned, typed or linked code (TokenInvalid says why not)."""
+    return tokens.find_token(session, tokens.extract_token(code), secret_key=secret_key, now=now)
+
+
+def identity_failed(session: Session, *, now: datetime, kiosk_id: str | None) -> Flag:
+    """Someone could not prove who they are (e.g. phone digits wrong three times)."""
+    return flags.raise_flag(session, kind=FlagKind.IDENTITY_FAILED, severity=FlagSeverity.WARNING,
+                            now=now, kiosk_id=kiosk_id)
+
+
+def load_appointment(session: Session, appointment_id: int) -> Appointment:
+    appointment = session.scalar(
+        select(Appointment)
+        .options(selectinload(Appointment.patient), selectinload(Appointment.provider),
+                 selectinload(Appointment.location))
+        .where(Appointment.id == appointment_id)
+    )
+    if appointment is None:
+        raise CannotCheckIn("appointment not found")
+    return appointment
+
+
+def begin(
+    session: Session,
+    appointment_id: int,
+    *,
+    channel: Channel,
+    now: datetime,
+    tz: ZoneInfo,
+    rules: ClinicSettings,
+    kiosk_id: str | None = None,
+    staff_user_id: int | None = None,
+) -> CheckIn:
+    """Start (or resume) checking in once identity is proven: the patient is now here.
+
+    A patient already checked in is told so (AlreadyCheckedIn) and nothing is doubled. Early
+    or late arrivals are let in when the clinic allows it, with a flag; a wrong day is not.
+    """
+    appointment = load_appointment(session, appointment_id)
+    if appointment.status in ALREADY_IN:
+        raise AlreadyCheckedIn("already checked in")
+    if appointment.status == S.CANCELLED:
+        raise CannotCheckIn("appointment cancelled", key="kiosk.appointment_cancelled")
+    timing = arrival_timing(appointment.start, now, tz, rules)
+    flag_args = {"now": now, "patient_id": appointment.patient_id,
+                 "appointment_id": appointment.id, "kiosk_id": kiosk_id,
+                 "actor_type": channel.value}
+    if timing == Timing.WRONG_DAY:
+        flags.raise_flag(session, kind=FlagKind.WRONG_DAY, severity=FlagSeverity.INFO, **flag_args)
+        raise CannotCheckIn("wrong day", key="kiosk.wrong_day")
+    if timing == Timing.EARLY:
+        if not rules.allow_early_checkin:
+            raise CannotCheckIn("too early", key="kiosk.too_early",
+                                minutes=rules.early_checkin_minutes)
+        flags.raise_flag(session, kind=FlagKind.EARLY_ARRIVAL, severity=FlagSeverity.INFO,
+                         **flag_args)
+    if timing == Timing.LATE:
+        flags.raise_flag(session, kind=FlagKind.LATE_ARRIVAL, severity=FlagSeverity.WARNING,
+                         **flag_args)
+        if not rules.allow_late_checkin:
+            raise CannotCheckIn("too late", key="kiosk.too_late")
+    existing = session.scalar(
+        select(CheckIn)
+        .where(CheckIn.appointment_id == appointment.id, CheckIn.completed_at.is_(None),
+               CheckIn.abandoned_at.is_(None))
+        .order_by(CheckIn.id.desc())
+    )
+    if existing is not None:
+        existing.kiosk_id = kiosk_id or existing.kiosk_id
+        return existing
+    if appointment.status in (S.BOOKED, S.NOSHOW):
+        change_status(appointment, S.ARRIVED, now)
+    check_in = CheckIn(
+        appointment_id=appointment.id,
+        channel=channel,
+        kiosk_id=kiosk_id,
+        staff_user_id=staff_user_id,
+        started_at=now,
+        identity_verified_at=now,
+        last_step="identity",
+    )
+    session.add(check_in)
+    session.flush()
+    audit.record(session, actor_type=channel.value, actor_id=staff_user_id or kiosk_id,
+                 action="checkin.started", record_type="appointment", record_id=appointment.id,
+                 detail={"channel": channel.value}, at=now)
+    return check_in
+
+
+def mark_step(session: Session, check_in_id: int, step: str, now: datetime) -> None:
+    """Record the time a step was done (the first time only)."""
+    check_in = session.get(CheckIn, check_in_id)
+    assert check_in is not None
+    column = {
+        "appointment": "appointment_confirmed_at",
+        "demographics": "demographics_confirmed_at",
+        "insurance": "insurance_confirmed_at",
+        "questions": "questions_completed_at",
+        "consent": "consent_completed_at",
+    }[step]
+    if getattr(check_in, column) is None:
+        setattr(check_in, column, now)
+    check_in.last_step = step
+
+
+def abandon(session: Session, check_in_id: int, now: datetime) -> None:
+    """The patient walked away (inactivity reset): keep where they stopped, for the reports."""
+    check_in = session.get(CheckIn, check_in_id)
+    if check_in is not None and check_in.completed_at is None and check_in.abandoned_at is None:
+        check_in.abandoned_at = now
+
+
+def open_desk_flags(session: Session, appointment: Appointment) -> list[Flag]:
+    return list(
+        session.scalars(
+            select(Flag).where(
+                Flag.status == FlagStatus.OPEN,
+                Flag.kind.in_(NEEDS_DESK),
+                (Flag.appointment_id == appointment.id)
+                | ((Flag.patient_id == appointment.patient_id) & Flag.appointment_id.is_(None)),
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Completion:
+    status: AppointmentStatus
+    needs_desk: bool
+    position: int | None  # place in the provider's line
+    estimated_wait_minutes: int | None
+
+
+def complete(
+    session: Session, check_in_id: int, *, now: datetime, tz: ZoneInfo, rules: ClinicSettings
+) -> Completion:
+    """Finish a check-in. With nothing left for the desk the appointment becomes
+    checked-in; with an open desk flag it stays arrived and the patient is asked to stop
+    at the desk (without saying why on screen)."""
+    check_in = session.get(CheckIn, check_in_id)
+    assert check_in is not None
+    appointment = load_appointment(session, check_in.appointment_id)
+    needs_desk = bool(open_desk_flags(session, appointment))
+    if check_in.completed_at is None:
+        check_in.completed_at = now
+        check_in.last_step = "done"
+        if not needs_desk and appointment.status == S.ARRIVED:
+            change_status(appointment, S.CHECKED_IN, now)
+        audit.record(session, actor_type=check_in.channel.value,
+                     actor_id=check_in.staff_user_id or check_in.kiosk_id,
+                     action="checkin.completed", record_type="appointment",
+                     record_id=appointment.id,
+                     detail={"to_status": appointment.status.value}, at=now)
+    session.flush()
+    position = waiting_position(session, appointment, now=now, tz=tz, rules=rules)
+    wait = None if position is None else max(
+        (position - 1) * rules.minutes_per_patient,
+        int((appointment.start - now).total_seconds() // 60),
+        0,
+    )
+    return Completion(appointment.status, needs_desk, position, wait)
+
+
+def waiting_position(
+    session: Session, appointment: Appointment, *, now: datetime, tz: ZoneInfo,
+    rules: ClinicSettings,
+) -> int | None:
+    """The appointment's place in its provider's line among today's waiting patients."""
+    start, end = day_bounds(now.astimezone(tz).date(), tz)
+    rows = session.execute(
+        select(Appointment.id, Appointment.provider_id, Appointment.start, Appointment.arrived_at)
+        .where(Appointment.start >= start, Appointment.start < end,
+               Appointment.provider_id == appointment.provider_id,
+               Appointment.status.in_((S.ARRIVED, S.CHECKED_IN)))
+    ).all()
+    urgent_ids = set(
+        session.scalars(
+            select(Flag.appointment_id).where(
+                Flag.status == FlagStatus.OPEN, Flag.kind == FlagKind.URGENT_ANSWER,
+                Flag.appointment_id.in_([r.id for r in rows]),
+            )
+        )
+    )
+    waiting = [
+        Waiting(appointment_id=r.id, provider_id=r.provider_id, start=r.start,
+                arrived_at=r.arrived_at or now, urgent=r.id in urgent_ids)
+        for r in rows
+    ]
+    places = queue_order(waiting, grace=timedelta(minutes=rules.grace_minutes))
+    return position_for_provider(places, appointment.id)
+

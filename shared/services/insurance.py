@@ -1,0 +1,147 @@
+"""Insurance at check-in: "Do you still have this insurance?"
+
+Yes, changed (new payer, member id and card photos) or none (self-pay). A change, an
+expired or missing coverage becomes a flag; the coverage on file is not touched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from io import BytesIO
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from shared.errors import DomainError
+from shared.models import Coverage, Document, Flag, FlagKind, FlagSeverity, Patient
+from shared.services import flags
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MEMBER_ID = re.compile(r"[A-Za-z0-9-]{3,40}")
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIC": "image/heic"}
+
+
+class CoverageState(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    MISSING = "missing"
+
+
+class InsuranceInvalid(DomainError):
+    key = "insurance.error_invalid"
+
+
+@dataclass(frozen=True)
+class CoverageView:
+    state: CoverageState
+    coverage_id: int | None
+    payer: str
+    member_id_masked: str
+    effective_to: date | None
+
+
+def primary_coverage(patient: Patient, day: date) -> CoverageView:
+    """The patient's primary coverage and whether it is in force on `day`."""
+    coverage: Coverage | None = patient.coverages[0] if patient.coverages else None
+    if coverage is None:
+        return CoverageView(CoverageState.MISSING, None, "", "", None)
+    active = next((c for c in patient.coverages if c.is_active_on(day)), None)
+    shown = active or coverage
+    state = CoverageState.ACTIVE if active else CoverageState.EXPIRED
+    return CoverageView(state, shown.id, shown.payer, shown.member_id_masked, shown.effective_to)
+
+
+def image_content_type(data: bytes) -> str:
+    """The image's MIME type; InsuranceInvalid when it is not a readable photo."""
+    if not data or len(data) > MAX_IMAGE_BYTES:
+        raise InsuranceInvalid("photo missing or too large", key="insurance.error_photo")
+    try:
+        with Image.open(BytesIO(data)) as img:
+            img.verify()
+            fmt = img.format or ""
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InsuranceInvalid("not a photo", key="insurance.error_photo") from exc
+    if fmt not in IMAGE_TYPES:
+        raise InsuranceInvalid("unsupported photo", key="insurance.error_photo")
+    return IMAGE_TYPES[fmt]
+
+
+def confirm_same(
+    session: Session, patient: Patient, *, appointment_id: int, day: date, now: datetime,
+    kiosk_id: str | None,
+) -> Flag | None:
+    """The patient says the coverage on file is still theirs. Expired or missing coverage
+    is flagged all the same: the dates decide, not the answer."""
+    view = primary_coverage(patient, day)
+    if view.state == CoverageState.ACTIVE:
+        return None
+    kind = (FlagKind.COVERAGE_EXPIRED if view.state == CoverageState.EXPIRED
+            else FlagKind.COVERAGE_MISSING)
+    return flags.raise_flag(
+        session, kind=kind, severity=FlagSeverity.WARNING, now=now, patient_id=patient.id,
+        appointment_id=appointment_id, kiosk_id=kiosk_id,
+        old_value={"coverage_id": view.coverage_id,
+                   "effective_to": view.effective_to.isoformat() if view.effective_to else None},
+    )
+
+
+def report_new_coverage(
+    session: Session,
+    patient: Patient,
+    *,
+    payer: str,
+    member_id: str,
+    group_id: str,
+    card_front: bytes | None,
+    card_back: bytes | None,
+    appointment_id: int,
+    now: datetime,
+    kiosk_id: str | None,
+) -> Flag:
+    """New insurance: stored as documents plus a flag for the desk to verify and accept."""
+    payer = " ".join(payer.split())
+    member_id = member_id.strip().replace(" ", "")
+    group_id = group_id.strip().replace(" ", "")
+    if not payer or len(payer) > 120:
+        raise InsuranceInvalid("payer", key="insurance.error_payer")
+    if not MEMBER_ID.fullmatch(member_id):
+        raise InsuranceInvalid("member id", key="insurance.error_member_id")
+    if group_id and not MEMBER_ID.fullmatch(group_id):
+        raise InsuranceInvalid("group id", key="insurance.error_group_id")
+    documents: dict[str, int | None] = {}
+    for kind, data in (("card_front", card_front), ("card_back", card_back)):
+        if data is None:
+            documents[f"{kind}_document_id"] = None
+            continue
+        doc = Document(patient_id=patient.id, appointment_id=appointment_id, kind=kind,
+                       content_type=image_content_type(data), content=data, uploaded_at=now)
+        session.add(doc)
+        session.flush()
+        documents[f"{kind}_document_id"] = doc.id
+    current = patient.coverages[0] if patient.coverages else None
+    old = None
+    if current is not None:
+        old = {"payer": current.payer, "member_id": current.member_id,
+               "group_id": current.group_id or ""}
+    return flags.raise_flag(
+        session, kind=FlagKind.INSURANCE_CHANGE, severity=FlagSeverity.WARNING, now=now,
+        patient_id=patient.id, appointment_id=appointment_id, kiosk_id=kiosk_id,
+        old_value=old,
+        new_value={"payer": payer, "member_id": member_id, "group_id": group_id, **documents},
+    )
+
+
+def report_self_pay(
+    session: Session, patient: Patient, *, appointment_id: int, now: datetime,
+    kiosk_id: str | None,
+) -> Flag:
+    current = patient.coverages[0] if patient.coverages else None
+    return flags.raise_flag(
+        session, kind=FlagKind.INSURANCE_CHANGE, severity=FlagSeverity.WARNING, now=now,
+        patient_id=patient.id, appointment_id=appointment_id, kiosk_id=kiosk_id,
+        old_value={"payer": current.payer, "member_id": current.member_id} if current else None,
+        new_value={"self_pay": True},
+    )

@@ -1,0 +1,228 @@
+"""The clinic's kiosk questions at check-in: which apply to a visit, which are shown given
+earlier answers, what a valid answer is, and which answers raise a flag at once.
+
+Conditions look like {"question": "<earlier key>", "equals": value}; flag rules like
+{"when": {"equals": v} | {"in": [...]} | {"at_least": n} | {"at_most": n},
+ "flag": "<flag kind>", "severity": "info" | "warning" | "urgent"}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shared.errors import DomainError
+from shared.models import (
+    Answer,
+    Appointment,
+    Flag,
+    FlagKind,
+    FlagSeverity,
+    KioskQuestion,
+    KioskQuestionVersion,
+    Language,
+    QuestionType,
+)
+from shared.services import flags
+
+MAX_TEXT = 500
+Q = QuestionType
+
+
+class AnswerInvalid(DomainError):
+    key = "questions.error_invalid"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question as put to one patient: the exact version and its place."""
+
+    key: str
+    version: KioskQuestionVersion
+
+
+def _applies(v: KioskQuestionVersion, appointment: Appointment) -> bool:
+    return (
+        (not v.visit_types or appointment.visit_type in v.visit_types)
+        and (not v.provider_ids or appointment.provider_id in v.provider_ids)
+        and (not v.location_ids or appointment.location_id in v.location_ids)
+    )
+
+
+def questions_for_visit(session: Session, appointment: Appointment) -> list[Asked]:
+    """The active questions that apply to this visit, in the clinic's order."""
+    questions = session.scalars(
+        select(KioskQuestion)
+        .options(selectinload(KioskQuestion.versions))
+        .where(KioskQuestion.active.is_(True))
+        .order_by(KioskQuestion.position, KioskQuestion.id)
+    ).all()
+    return [Asked(q.key, q.current) for q in questions if q.versions and _applies(q.current,
+                                                                                     appointment)]
+
+
+def condition_holds(condition: dict[str, Any] | None, answers: dict[str, Any]) -> bool:
+    if not condition:
+        return True
+    if condition.get("question") not in answers:
+        return False
+    given = answers[condition["question"]]
+    expected = condition.get("equals")
+    if isinstance(given, list):
+        return expected in given
+    return given == expected
+
+
+def visible(asked: list[Asked], answers: dict[str, Any]) -> list[Asked]:
+    """The questions to show, given the answers so far (a hidden question's answer counts
+    for nothing)."""
+    shown: list[Asked] = []
+    effective: dict[str, Any] = {}
+    for a in asked:
+        if condition_holds(a.version.condition, effective):
+            shown.append(a)
+            if a.key in answers:
+                effective[a.key] = answers[a.key]
+    return shown
+
+
+def _number(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise AnswerInvalid("not a number", key="questions.error_number")
+    try:
+        value = float(str(raw).strip().replace(",", "."))
+    except ValueError as exc:
+        raise AnswerInvalid("not a number", key="questions.error_number") from exc
+    if value != value or value in (float("inf"), float("-inf")):
+        raise AnswerInvalid("not a number", key="questions.error_number")
+    return value
+
+
+def validate_answer(v: KioskQuestionVersion, raw: Any) -> Any:
+    """The answer as stored (JSON), or None when an optional question is skipped.
+
+    AnswerInvalid carries the catalog key of what is wrong."""
+    empty = raw is None or raw == "" or raw == []
+    if empty:
+        if v.required:
+            raise AnswerInvalid("required", key="questions.error_required")
+        return None
+    choice_values = [c["value"] for c in v.choices]
+    match v.type:
+        case Q.YES_NO:
+            if not isinstance(raw, bool):
+                raise AnswerInvalid("yes or no", key="questions.error_choice")
+            return raw
+        case Q.SINGLE_CHOICE:
+            if raw not in choice_values:
+                raise AnswerInvalid("choice", key="questions.error_choice")
+            return raw
+        case Q.MULTIPLE_CHOICE:
+            values = list(raw) if isinstance(raw, list | tuple) else [raw]
+            if any(x not in choice_values for x in values):
+                raise AnswerInvalid("choice", key="questions.error_choice")
+            return [c for c in choice_values if c in values]
+        case Q.SHORT_TEXT:
+            text = " ".join(str(raw).split())
+            if len(text) > MAX_TEXT:
+                raise AnswerInvalid("too long", key="questions.error_too_long", max=MAX_TEXT)
+            if not text and v.required:
+                raise AnswerInvalid("required", key="questions.error_required")
+            return text or None
+        case Q.NUMBER | Q.PAIN_SCALE:
+            value = _number(raw)
+            low, high = (0, 10) if v.type == Q.PAIN_SCALE else (v.min_value, v.max_value)
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise AnswerInvalid("out of range", key="questions.error_range",
+                                    low=_fmt(low), high=_fmt(high))
+            return int(value) if value.is_integer() else value
+        case Q.DATE:
+            if isinstance(raw, date):
+                return raw.isoformat()
+            try:
+                return date.fromisoformat(str(raw)).isoformat()
+            except ValueError as exc:
+                raise AnswerInvalid("date", key="questions.error_date") from exc
+    raise AnswerInvalid("unknown question type")
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "…"
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def rule_matches(when: dict[str, Any], value: Any) -> bool:
+    if value is None:
+        return False
+    values = value if isinstance(value, list) else [value]
+    if "equals" in when:
+        return when["equals"] in values
+    if "in" in when:
+        return any(v in when["in"] for v in values)
+    numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if "at_least" in when:
+        return any(v >= when["at_least"] for v in numeric)
+    if "at_most" in when:
+        return any(v <= when["at_most"] for v in numeric)
+    return False
+
+
+def triggered_rules(v: KioskQuestionVersion, value: Any) -> list[tuple[FlagKind, FlagSeverity]]:
+    return [
+        (FlagKind(rule["flag"]), FlagSeverity(rule.get("severity", "warning")))
+        for rule in v.flag_rules
+        if rule_matches(rule.get("when", {}), value)
+    ]
+
+
+def save_answer(
+    session: Session,
+    appointment: Appointment,
+    asked: Asked,
+    value: Any,
+    *,
+    language: str,
+    now: datetime,
+    kiosk_id: str | None,
+) -> list[Flag]:
+    """Store (or replace) the answer to this exact question version, and raise at once any
+    flag its rules call for. Returns the flags raised."""
+    answer = session.scalar(
+        select(Answer).where(Answer.appointment_id == appointment.id,
+                             Answer.question_version_id == asked.version.id)
+    )
+    if answer is None:
+        answer = Answer(appointment_id=appointment.id, question_version_id=asked.version.id,
+                        value=value, language=Language(language), answered_at=now)
+        session.add(answer)
+    else:
+        answer.value = value
+        answer.language = Language(language)
+        answer.answered_at = now
+    session.flush()
+    raised = []
+    for kind, severity in triggered_rules(asked.version, value):
+        raised.append(
+            flags.raise_flag(
+                session, kind=kind, severity=severity, now=now,
+                patient_id=appointment.patient_id, appointment_id=appointment.id,
+                kiosk_id=kiosk_id, new_value={"question": asked.key, "answer": value},
+            )
+        )
+    return raised
+
+
+def saved_answers(session: Session, appointment_id: int) -> dict[str, Any]:
+    """This visit's answers so far, by question key."""
+    rows = session.execute(
+        select(KioskQuestion.key, Answer.value)
+        .join(KioskQuestionVersion, Answer.question_version_id == KioskQuestionVersion.id)
+        .join(KioskQuestion, KioskQuestionVersion.question_id == KioskQuestion.id)
+        .where(Answer.appointment_id == appointment_id)
+    ).all()
+    return {r.key: r.value for r in rows}

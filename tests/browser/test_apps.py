@@ -1,0 +1,203 @@
+"""The kiosk and the dashboard in a real browser, against a seeded database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from shared.db import make_engine
+from shared.demo import DEMO_PASSWORDS
+from shared.models import Appointment, Flag, FlagKind, FlagSeverity, FlagStatus, Patient
+from tests.browser.conftest import click_and_wait, goto_app, screenshot
+
+pytestmark = pytest.mark.browser
+
+WELCOME_CHOICES = (
+    "Scan my code",
+    "Type my name and birth date",
+    "I don't have an appointment",
+    "I need help",
+)
+# Streamlit's chrome that must not show on a lobby tablet.
+CHROME_SELECTORS = (
+    "header[data-testid='stHeader']",
+    "[data-testid='stToolbar']",
+    "[data-testid='stMainMenu']",
+    "#MainMenu",
+    "[data-testid='stAppDeployButton']",
+    "[data-testid='stStatusWidget']",
+    "[data-testid='stDecoration']",
+    "[data-testid='stSidebarCollapsedControl']",
+)
+MIN_TOUCH_PX = 48
+COUNT_CAPTION = re.compile(r"(\d+) appointments today")
+# Reads one cell of the arrivals grid. Glide renders only the rows in view, as an
+# accessible table inside its canvas, so this scrolls the row into view until it is drawn.
+GRID_CELL_JS = """
+([col, row, rows]) => {
+  const grid = document.querySelector("[data-testid='stDataFrame']");
+  const scroller = grid && grid.querySelector(".dvn-scroller");
+  if (!scroller) return null;
+  const cell = grid.querySelector(`td[data-testid='glide-cell-${col}-${row}']`);
+  if (cell) return cell.textContent;
+  const top = (row / rows) * scroller.scrollHeight - scroller.clientHeight / 2;
+  scroller.scrollTop = Math.max(0, top);
+  return null;
+}
+"""
+
+
+@pytest.fixture
+def db(live_db) -> Iterator[Engine]:
+    engine = make_engine(live_db.url)
+    yield engine
+    engine.dispose()
+
+
+def _today_bounds(tz) -> tuple[datetime, datetime]:
+    today = datetime.now(tz).date()
+    start = datetime.combine(today, time.min, tzinfo=tz)
+    return start, datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def _sign_in(page, username: str, password: str) -> None:
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    click_and_wait(page, page.get_by_role("button", name="Sign in"))
+
+
+def _signed_in_dashboard(new_page, apps, width: int = 1366, height: int = 768):
+    page = new_page(width, height)
+    goto_app(page, apps.dashboard_url)
+    _sign_in(page, "rep", DEMO_PASSWORDS["rep"])
+    expect(page.get_by_role("heading", name="Today's appointments")).to_be_visible()
+    return page
+
+
+# --- Kiosk ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "shot"),
+    [(1024, 768, "kiosk-welcome.png"), (768, 1024, "kiosk-welcome-portrait.png")],
+    ids=["landscape", "portrait"],
+)
+def test_kiosk_welcome(new_page, apps, width, height, shot):
+    page = new_page(width, height)
+    goto_app(page, apps.kiosk_url)
+
+    expect(page.get_by_role("heading", name="Check in for your appointment")).to_be_visible()
+    for label in WELCOME_CHOICES:
+        expect(page.get_by_role("button", name=label, exact=True)).to_be_visible()
+
+    for selector in CHROME_SELECTORS:
+        for element in page.locator(selector).all():
+            assert not element.is_visible(), f"Streamlit chrome is showing: {selector}"
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+    expect(page.get_by_text("Deploy", exact=True)).to_have_count(0)
+
+    visible = [b for b in page.locator("button").all() if b.is_visible()]
+    assert len(visible) >= len(WELCOME_CHOICES) + 2  # the choices and the two languages
+    for button in visible:
+        box = button.bounding_box()
+        assert box is not None
+        assert box["height"] >= MIN_TOUCH_PX, (
+            f"button {button.inner_text()!r} is {box['height']:.0f} px tall at {width}x{height}"
+        )
+
+    screenshot(page, shot)
+
+    click_and_wait(page, page.get_by_role("button", name="Español", exact=True))
+    expect(page.get_by_role("heading", name="Registre su llegada a la cita")).to_be_visible()
+    expect(page.get_by_role("heading", name="Check in for your appointment")).to_have_count(0)
+
+
+def test_kiosk_help_raises_flag_for_this_kiosk(new_page, apps, db):
+    kiosk = "lobby-browser-test"
+    page = new_page(1024, 768)
+    goto_app(page, f"{apps.kiosk_url}?kiosk={kiosk}")
+
+    click_and_wait(page, page.get_by_role("button", name="I need help", exact=True))
+
+    expect(page.get_by_role("heading", name="Someone is coming to help you")).to_be_visible()
+    with Session(db) as session:
+        flags = session.scalars(
+            select(Flag).where(Flag.kind == FlagKind.HELP_REQUEST, Flag.kiosk_id == kiosk)
+        ).all()
+    assert len(flags) == 1
+    assert flags[0].status == FlagStatus.OPEN
+    assert flags[0].severity == FlagSeverity.URGENT
+    assert flags[0].patient_id is None
+
+    click_and_wait(page, page.get_by_role("button", name="Back to the start"))
+    expect(page.get_by_role("heading", name="Check in for your appointment")).to_be_visible()
+
+
+# --- Dashboard --------------------------------------------------------------------------
+
+
+def test_dashboard_sign_in_then_arrivals(new_page, apps, live_db, db):
+    demo = live_db.demo
+    page = new_page(1366, 768)
+    goto_app(page, apps.dashboard_url)
+
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert demo.patient_family_name not in page.content()
+
+    _sign_in(page, "rep", "not-the-password")
+    expect(page.get_by_text("Wrong username or password.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Today's appointments")).to_have_count(0)
+    assert demo.patient_family_name not in page.content()
+
+    _sign_in(page, "rep", DEMO_PASSWORDS["rep"])
+    expect(page.get_by_role("heading", name="Today's appointments")).to_be_visible()
+    expect(page.get_by_text(COUNT_CAPTION)).to_be_visible()
+    grid = page.locator("[data-testid='stDataFrame']")
+    expect(grid).to_be_visible()
+
+    # Where the demo appointment sits in today's time order, and the name the desk sees.
+    start, end = _today_bounds(live_db.tz)
+    with Session(db) as session:
+        ids = session.scalars(
+            select(Appointment.id)
+            .where(Appointment.start >= start, Appointment.start < end)
+            .order_by(Appointment.start, Appointment.id)
+        ).all()
+        patient = session.scalar(
+            select(Patient).join(Appointment).where(Appointment.id == demo.appointment_id)
+        )
+        assert patient is not None
+        shown_name = f"{patient.preferred_name or patient.legal_given_name} " \
+                     f"{patient.legal_family_name}"
+    assert demo.appointment_id in ids, "the demo appointment is not today (seeded near midnight?)"
+    row = ids.index(demo.appointment_id)
+    handle = page.wait_for_function(GRID_CELL_JS, arg=[1, row, len(ids)], polling=100)
+    assert handle.json_value() == shown_name
+    assert demo.patient_family_name in shown_name
+
+    grid.evaluate("el => el.querySelector('.dvn-scroller').scrollTop = 0")
+    page.mouse.move(0, 0)
+    screenshot(page, "dashboard-arrivals.png")
+
+
+def test_dashboard_count_matches_database(new_page, apps, live_db, db):
+    page = _signed_in_dashboard(new_page, apps)
+    caption = page.get_by_text(COUNT_CAPTION)
+    expect(caption).to_be_visible()
+    match = COUNT_CAPTION.search(caption.inner_text())
+    assert match is not None
+    start, end = _today_bounds(live_db.tz)
+    with Session(db) as session:
+        seeded_today = session.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .where(Appointment.start >= start, Appointment.start < end)
+        )
+    assert seeded_today, "no appointments were seeded for today"
+    assert int(match.group(1)) == seeded_today

@@ -4,28 +4,78 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from kiosk.state import kiosk_state, lang, reset, tr  # noqa: E402
+from kiosk.steps import find, finish, intake, visit, welcome  # noqa: E402
 from kiosk.steps import help as help_step  # noqa: E402
-from kiosk.steps import welcome  # noqa: E402
 from kiosk.style import apply_kiosk_style  # noqa: E402
+from shared.db import session_scope  # noqa: E402
 from shared.errors import DomainError  # noqa: E402
-from shared.i18n import t  # noqa: E402
+from shared.i18n import DEFAULT_LANGUAGE, t  # noqa: E402
+from shared.models import utcnow  # noqa: E402
 from shared.runtime import AppContext, AppUnavailable, open_app  # noqa: E402
+from shared.services import checkin, clinic_settings  # noqa: E402
 
 log = logging.getLogger("kiosk")
 
 STEPS = {
     "welcome": lambda ctx: welcome.render(),
     "help": help_step.render,
+    "scan": find.render_scan,
+    "code_problem": find.render_code_problem,
+    "verify_birth_date": find.render_verify_birth_date,
+    "find_by_name": find.render_find_by_name,
+    "ask_phone": find.render_ask_phone,
+    "other_day": find.render_other_day,
+    "see_desk": find.render_see_desk,
+    "already_checked_in": find.render_already,
+    "cannot_check_in": find.render_cannot,
+    "appointment": visit.render_appointment,
+    "details": visit.render_details,
+    "insurance": visit.render_insurance,
+    "questions": intake.render_questions,
+    "consent": intake.render_consent,
+    "done": finish.render_done,
+    "walk_in": finish.render_walk_in,
+    "walk_in_done": finish.render_walk_in_done,
 }
+WARN_BEFORE_RESET = timedelta(seconds=20)
+
+
+@st.fragment(run_every=5)
+def _inactivity_watch(ctx: AppContext) -> None:
+    """After the clinic's timeout without a touch: "Are you still there?", then a reset that
+    leaves nothing of the patient behind."""
+    state = kiosk_state()
+    if state.get("step") == "welcome" and state.get("lang") == DEFAULT_LANGUAGE:
+        return
+    with Session(ctx.engine) as session:
+        timeout = timedelta(seconds=clinic_settings.load(session).kiosk_timeout_seconds)
+    idle = utcnow() - state.get("last_activity", utcnow())
+    if idle >= timeout:
+        if state.get("check_in_id") and "completion" not in state:
+            with session_scope(ctx.engine) as session:
+                checkin.abandon(session, state["check_in_id"], utcnow())
+        reset()
+        st.rerun()
+    if idle >= timeout - WARN_BEFORE_RESET:
+        with st.container(key="still_there"):
+            st.warning(tr("kiosk.still_there"))
+            st.button(tr("kiosk.still_here"), key="still_here", type="primary",
+                      width="stretch", on_click=_touch)
+
+
+def _touch() -> None:
+    kiosk_state()["last_activity"] = utcnow()
 
 
 @st.cache_resource
@@ -45,6 +95,16 @@ def main() -> None:
         st.markdown(t("kiosk.unavailable_body", lang()))
         return
     state = kiosk_state()
+    state["last_activity"] = utcnow()
+    code = st.query_params.get("code")
+    if code:
+        # A link opened on the patient's phone: take the code, then drop it from the URL so
+        # it stays in no history.
+        del st.query_params["code"]
+        reset()
+        find.accept_code(ctx, code)
+        state = kiosk_state()
+        state["last_activity"] = utcnow()
     step = state.get("step", "welcome")
     render = STEPS.get(step, STEPS["welcome"])
     try:
@@ -57,6 +117,7 @@ def main() -> None:
         log.exception("kiosk step %s failed", step)
         st.error(tr("kiosk.error_generic"))
         st.button(tr("kiosk.start_over"), key="error_start_over", on_click=reset, width="stretch")
+    _inactivity_watch(ctx)
 
 
 main()

@@ -7,12 +7,27 @@ committed: the test decides when its transaction ends.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from io import BytesIO
 from itertools import count
 from typing import TypeVar
 
+from PIL import Image
 from sqlalchemy.orm import Session
 
-from shared.models import Appointment, AppointmentStatus, Location, Patient, Provider
+from shared.models import (
+    Appointment,
+    AppointmentStatus,
+    ConsentForm,
+    ConsentFormVersion,
+    ConsentRenewal,
+    Coverage,
+    KioskQuestion,
+    KioskQuestionVersion,
+    Location,
+    Patient,
+    Provider,
+    QuestionType,
+)
 
 T = TypeVar("T")
 
@@ -78,3 +93,104 @@ def make_appointment(
     }
     fields.update(overrides)
     return _save(session, Appointment(**fields))
+
+
+# --- Insurance, kiosk questions, consent forms and images (appended) -------------------------
+
+
+def make_coverage(session: Session, patient: Patient, **overrides: object) -> Coverage:
+    """A primary coverage in force since 2025 with no end date."""
+    fields: dict[str, object] = {
+        "patient": patient,
+        "rank": 1,
+        "payer": "Prairie Health Plan",
+        "plan": "PPO Silver",
+        "member_id": "XQP4471029",
+        "group_id": "GRP-88120",
+        "effective_from": date(2025, 1, 1),
+        "effective_to": None,
+    }
+    fields.update(overrides)
+    return _save(session, Coverage(**fields))
+
+
+def make_question(
+    session: Session,
+    key: str,
+    type: QuestionType = QuestionType.YES_NO,
+    *,
+    position: int = 0,
+    active: bool = True,
+    **version_fields: object,
+) -> KioskQuestion:
+    """A kiosk question with its first version; `version_fields` set that version's columns."""
+    question = _save(session, KioskQuestion(key=key, position=position, active=active))
+    add_question_version(session, question, type=type, **version_fields)
+    return question
+
+
+def add_question_version(
+    session: Session, question: KioskQuestion, **overrides: object
+) -> KioskQuestionVersion:
+    """The next version of `question` (a copy of the newest one, with `overrides`)."""
+    latest = question.versions[-1] if question.versions else None
+    fields: dict[str, object] = {
+        "type": latest.type if latest else QuestionType.YES_NO,
+        "text_en": latest.text_en if latest else f"Question {question.key}?",
+        "required": latest.required if latest else False,
+        "choices": list(latest.choices) if latest else [],
+        "visit_types": list(latest.visit_types) if latest else [],
+        "provider_ids": list(latest.provider_ids) if latest else [],
+        "location_ids": list(latest.location_ids) if latest else [],
+        "condition": latest.condition if latest else None,
+        "flag_rules": list(latest.flag_rules) if latest else [],
+        "min_value": latest.min_value if latest else None,
+        "max_value": latest.max_value if latest else None,
+    }
+    fields.update(overrides)
+    version = KioskQuestionVersion(version=len(question.versions) + 1, **fields)
+    question.versions.append(version)
+    session.flush()
+    return version
+
+
+def make_consent_form(
+    session: Session,
+    key: str = "general_consent",
+    *,
+    renewal: ConsentRenewal = ConsentRenewal.YEARLY,
+    required: bool = True,
+    active: bool = True,
+    visit_types: list[str] | None = None,
+    **version_fields: object,
+) -> ConsentForm:
+    """A consent form with one published version, in force since 2020."""
+    form = _save(session, ConsentForm(key=key, renewal=renewal, required=required, active=active,
+                                      visit_types=visit_types or []))
+    add_consent_version(session, form, **version_fields)
+    return form
+
+
+def add_consent_version(
+    session: Session, form: ConsentForm, **overrides: object
+) -> ConsentFormVersion:
+    """The next published version of `form`; pass published_at=None for a draft."""
+    n = len(form.versions) + 1
+    fields: dict[str, object] = {
+        "title_en": f"Consent to treatment (v{n})",
+        "body_en": f"I agree to be examined and treated by this clinic. Version {n}.",
+        "effective_from": date(2020, 1, 1),
+        "published_at": datetime(2019, 12, 20, 15, 0, tzinfo=UTC),
+    }
+    fields.update(overrides)
+    version = ConsentFormVersion(version=n, **fields)
+    form.versions.append(version)
+    session.flush()
+    return version
+
+
+def image_bytes(format: str = "PNG", size: tuple[int, int] = (48, 30)) -> bytes:
+    """A small real image (a card photo, a drawn signature) encoded as `format`."""
+    buffer = BytesIO()
+    Image.new("RGB", size, (240, 244, 250)).save(buffer, format=format)
+    return buffer.getvalue()

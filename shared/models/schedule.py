@@ -22,6 +22,13 @@ class Location(Base):
     directions_es: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
+    @property
+    def label(self) -> str:
+        """Name and department, without saying the department twice."""
+        if self.department.casefold() in self.name.casefold():
+            return self.name
+        return f"{self.name} · {self.department}"
+
 
 class Provider(Base):
     __tablename__ = "provider"

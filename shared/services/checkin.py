@@ -152,7 +152,7 @@ class IdentityCheck:
 
 def verify_token_birth_date(
     session: Session,
-    token: CheckInToken,
+    token: CheckInToken | int,
     birth_date: date | None,
     *,
     now: datetime,
@@ -162,7 +162,15 @@ def verify_token_birth_date(
 
     Three wrong answers lock the code and raise an identity flag. Returns an outcome (never
     raises for a wrong answer) so the failure count is saved with the caller's transaction.
+    A code locked already stays locked.
     """
+    if isinstance(token, int):
+        found = session.get(CheckInToken, token)
+        if found is None:
+            return IdentityCheck(None, 0, True)
+        token = found
+    if token.locked_at is not None or token.revoked_at is not None:
+        return IdentityCheck(None, 0, True)
     appointment = session.get(Appointment, token.appointment_id)
     assert appointment is not None
     if birth_date is not None and appointment.patient.birth_date == birth_date:
@@ -187,6 +195,15 @@ def verify_token_birth_date(
 def find_token(session: Session, code: str, *, secret_key: str, now: datetime) -> CheckInToken:
     """The live token for a scanned, typed or linked code (TokenInvalid says why not)."""
     return tokens.find_token(session, tokens.extract_token(code), secret_key=secret_key, now=now)
+
+
+def report_wrong_day(
+    session: Session, appointment: Appointment, *, now: datetime, kiosk_id: str | None
+) -> Flag:
+    """The patient came on another day than their appointment: the desk may fit them in."""
+    return flags.raise_flag(session, kind=FlagKind.WRONG_DAY, severity=FlagSeverity.INFO,
+                            now=now, patient_id=appointment.patient_id,
+                            appointment_id=appointment.id, kiosk_id=kiosk_id)
 
 
 def identity_failed(session: Session, *, now: datetime, kiosk_id: str | None) -> Flag:
@@ -222,6 +239,8 @@ def begin(
 
     A patient already checked in is told so (AlreadyCheckedIn) and nothing is doubled. Early
     or late arrivals are let in when the clinic allows it, with a flag; a wrong day is not.
+    A refusal (CannotCheckIn) leaves its flag in the session: catch it inside the
+    transaction and commit, so the desk hears of it.
     """
     appointment = load_appointment(session, appointment_id)
     if appointment.status in ALREADY_IN:
@@ -233,7 +252,7 @@ def begin(
                  "appointment_id": appointment.id, "kiosk_id": kiosk_id,
                  "actor_type": channel.value}
     if timing == Timing.WRONG_DAY:
-        flags.raise_flag(session, kind=FlagKind.WRONG_DAY, severity=FlagSeverity.INFO, **flag_args)
+        report_wrong_day(session, appointment, now=now, kiosk_id=kiosk_id)
         raise CannotCheckIn("wrong day", key="kiosk.wrong_day")
     if timing == Timing.EARLY:
         if not rules.allow_early_checkin:

@@ -77,7 +77,8 @@ def forms_to_sign(
     version (or not recently enough, by the form's renewal rule)."""
     forms = session.scalars(
         select(ConsentForm).options(selectinload(ConsentForm.versions))
-        .where(ConsentForm.active.is_(True)).order_by(ConsentForm.id)
+        .where(ConsentForm.active.is_(True), ConsentForm.required.is_(True))
+        .order_by(ConsentForm.id)
     ).all()
     signatures = session.scalars(
         select(ConsentSignature).where(ConsentSignature.patient_id == appointment.patient_id)

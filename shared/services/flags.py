@@ -6,7 +6,7 @@ returns the one already there instead of making a duplicate.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -87,4 +87,30 @@ def request_help(
         patient_id=patient_id,
         appointment_id=appointment_id,
         kiosk_id=kiosk_id,
+    )
+
+
+def report_walk_in(
+    session: Session,
+    *,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    reason: str,
+    now: datetime,
+    kiosk_id: str | None,
+) -> Flag:
+    """Someone without an appointment is here: the desk sees who, and why if they said."""
+    return raise_flag(
+        session,
+        kind=FlagKind.WALK_IN,
+        severity=FlagSeverity.INFO,
+        now=now,
+        kiosk_id=kiosk_id,
+        new_value={
+            "given_name": " ".join(given_name.split())[:100],
+            "family_name": " ".join(family_name.split())[:100],
+            "birth_date": birth_date.isoformat(),
+            "reason": " ".join(reason.split())[:200],
+        },
     )

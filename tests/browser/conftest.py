@@ -4,10 +4,14 @@ Chromium is Debian's (CHECKIN_BROWSER, default /usr/bin/chromium), launched thro
 Playwright's sync API. Without it these tests skip, saying why; with
 CHECKIN_REQUIRE_BROWSER=1 (set by .ci/run) they fail instead.
 
-Waiting follows Streamlit's own e2e tests: the `stApp` element carries
-`data-test-script-state` ("initial", "running", "notRunning", ...). An init script counts
-the runs that finished, so after a click we wait for a run that ended *after* the click,
-not for the idle state the page was already in.
+Waiting follows Streamlit's own e2e tests, made exact. A run is over when the server sends
+its `script_finished` message on the app's websocket: we count those messages (decoded with
+Streamlit's own protobuf classes), so after a click we wait for a run that finished *after*
+the click. Then, as Streamlit's tests do, we wait for `stApp` to report
+`data-test-script-state="notRunning"` and for no `stSkeleton` placeholders. The DOM attribute
+alone is not enough: a fast rerun can go running -> notRunning inside one React render batch,
+so the page never shows "running" and a wait keyed on it either returns before the rerun or
+never returns.
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from google.protobuf.message import DecodeError
 from playwright.sync_api import expect, sync_playwright
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from shared import migrate
 from shared.db import make_engine, session_scope
@@ -50,29 +57,10 @@ HEALTH_TIMEOUT_S = 60
 RUN_TIMEOUT_MS = 30_000
 POLL_MS = 50
 
-# Counts finished script runs: every change of the attribute away from "running".
-# Each mutation record is seen, even when several arrive in one batch.
-RUN_COUNTER_JS = """
-(() => {
-  window.__stRunsFinished = 0;
-  new MutationObserver((records) => {
-    for (const record of records) {
-      if (record.oldValue === "running") window.__stRunsFinished += 1;
-    }
-  }).observe(document, {
-    subtree: true,
-    attributes: true,
-    attributeOldValue: true,
-    attributeFilter: ["data-test-script-state"],
-  });
-})();
-"""
-
 APP_IDLE_JS = """
-(after) => {
+() => {
   const app = document.querySelector("[data-testid='stApp']");
   return !!app
-    && (window.__stRunsFinished || 0) > after
     && app.getAttribute("data-test-script-state") === "notRunning"
     && app.getAttribute("data-test-connection-state") === "CONNECTED";
 }
@@ -122,9 +110,10 @@ def new_page(browser) -> Iterator[Callable[..., object]]:
             reduced_motion="reduce",
         )
         context.set_default_timeout(RUN_TIMEOUT_MS)
-        context.add_init_script(RUN_COUNTER_JS)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        _track_runs(page)
+        return page
 
     yield _open
     for context in contexts:
@@ -134,13 +123,60 @@ def new_page(browser) -> Iterator[Callable[..., object]]:
 # --- Streamlit waits ----------------------------------------------------------------------
 
 
-def _runs_finished(page) -> int:
-    return int(page.evaluate("window.__stRunsFinished || 0"))
+@dataclass
+class _RunCounter:
+    finished: int = 0
+
+
+_RUNS: weakref.WeakKeyDictionary[object, _RunCounter] = weakref.WeakKeyDictionary()
+# A whole script run ended (a fragment's own rerun, or a run cut short for a rerun, do not).
+_FULL_RUN_ENDS = {
+    ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
+    ForwardMsg.ScriptFinishedStatus.FINISHED_WITH_COMPILE_ERROR,
+}
+
+
+def _track_runs(page) -> None:
+    """Count the script runs the server reports finished on this page's app websocket."""
+    counter = _RunCounter()
+    _RUNS[page] = counter
+
+    def on_frame(payload: bytes | str) -> None:
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg()
+        try:
+            message.ParseFromString(payload)
+        except DecodeError:
+            return
+        if (
+            message.WhichOneof("type") == "script_finished"
+            and message.script_finished in _FULL_RUN_ENDS
+        ):
+            counter.finished += 1
+
+    def on_websocket(websocket) -> None:
+        if websocket.url.split("?")[0].rstrip("/").endswith("/_stcore/stream"):
+            websocket.on("framereceived", on_frame)
+
+    page.on("websocket", on_websocket)
+
+
+def runs_finished(page) -> int:
+    return _RUNS[page].finished
 
 
 def wait_for_app_run(page, *, after: int) -> None:
-    """Wait until a script run that finished after `after` runs leaves the app idle."""
-    page.wait_for_function(APP_IDLE_JS, arg=after, polling=POLL_MS, timeout=RUN_TIMEOUT_MS)
+    """Wait until more than `after` runs have finished and the app shows it is idle."""
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    while _RUNS[page].finished <= after:
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"no Streamlit run finished within {RUN_TIMEOUT_MS / 1000:.0f} s "
+                f"(runs finished: {_RUNS[page].finished}) on {page.url}"
+            )
+        page.wait_for_timeout(POLL_MS)  # a polling interval: lets Playwright deliver frames
+    page.wait_for_function(APP_IDLE_JS, polling=POLL_MS)
     expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0)
 
 
@@ -153,7 +189,7 @@ def goto_app(page, url: str) -> None:
 
 def click_and_wait(page, target) -> None:
     """Click `target` (a Locator) and wait for the rerun the click causes to finish."""
-    before = _runs_finished(page)
+    before = runs_finished(page)
     target.click()
     wait_for_app_run(page, after=before)
 

@@ -40,3 +40,21 @@ def test_spanish_message_is_spanish_and_filled_in() -> None:
 
 def test_unknown_language_falls_back_to_english() -> None:
     assert t("kiosk.need_help", "fr") == "I need help"
+
+
+def test_every_key_the_apps_use_exists() -> None:
+    """Static check: each literal key passed to t()/tr() or named as a message key is in the
+    English catalog (which the tests above keep equal to every other)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    pattern = re.compile(r"""\b(?:t|tr)\(\s*"([a-z_]+\.[a-z0-9_.-]+)"|key="([a-z_]+\.[a-z0-9_.-]+)\"""")
+    missing = set()
+    for folder in ("kiosk", "dashboard", "shared"):
+        for path in (root / folder).rglob("*.py"):
+            for match in pattern.finditer(path.read_text()):
+                key = match.group(1) or match.group(2)
+                if key not in CATALOGS["en"]:
+                    missing.add(f"{path.relative_to(root)}: {key}")
+    assert sorted(missing) == []

@@ -1,0 +1,229 @@
+"""Step 2: find the appointment and prove who you are.
+
+By code (camera, a scanner that types, or the link on a phone) followed by the birth date;
+or by family name and birth date, with the last 4 phone digits when two patients match.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import streamlit as st
+import zxingcpp
+from PIL import Image, UnidentifiedImageError
+
+from kiosk.state import go, kiosk_id, kiosk_state, tr
+from kiosk.widgets import birth_date_input, help_button, start_over_button
+from shared.db import session_scope
+from shared.errors import TokenInvalid
+from shared.models import Channel, utcnow
+from shared.runtime import AppContext
+from shared.services import checkin, clinic_settings
+from shared.services.checkin import MAX_IDENTITY_ATTEMPTS
+from shared.services.slips import format_date, format_time
+
+
+def decode_qr(image_bytes: bytes) -> str | None:
+    """The text of the first QR code in a camera photo, or None."""
+    try:
+        image = Image.open(BytesIO(image_bytes))
+        found = zxingcpp.read_barcodes(image)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    return found[0].text if found else None
+
+
+def accept_code(ctx: AppContext, code: str) -> None:
+    """A code from the camera, a scanner or a link: remember its token, then ask the birth
+    date. Unknown, expired, revoked or locked codes say so kindly."""
+    now = utcnow()
+    try:
+        with session_scope(ctx.engine) as session:
+            token = checkin.find_token(session, code, secret_key=ctx.settings.secret_key,
+                                       now=now)
+            kiosk_state()["token_id"] = token.id
+    except TokenInvalid as exc:
+        go("code_problem", problem=exc.key)
+        return
+    go("verify_birth_date")
+
+
+def render_scan(ctx: AppContext) -> None:
+    st.title(tr("kiosk.scan_title"))
+    st.markdown(tr("kiosk.scan_lead"))
+    with st.form("scanner_form", clear_on_submit=True, border=False):
+        code = st.text_input(tr("kiosk.scan_typed"), key="scan_code", type="password",
+                             help=tr("kiosk.scan_typed_help"))
+        submitted = st.form_submit_button(tr("kiosk.continue"), type="primary", width="stretch")
+    if submitted and code.strip():
+        accept_code(ctx, code)
+        st.rerun()
+    photo = st.camera_input(tr("kiosk.scan_camera"), key="scan_camera")
+    if photo is not None:
+        text = decode_qr(photo.getvalue())
+        if text is None:
+            st.warning(tr("kiosk.scan_not_read"))
+        else:
+            accept_code(ctx, text)
+            st.rerun()
+    st.button(tr("kiosk.start_name"), key="scan_to_name", on_click=go, args=("find_by_name",),
+              width="stretch")
+    start_over_button("scan_back")
+    help_button()
+
+
+def render_code_problem(ctx: AppContext) -> None:
+    st.title(tr("kiosk.code_problem_title"))
+    st.warning(tr(kiosk_state().get("problem", "error.token_invalid")))
+    st.button(tr("kiosk.start_name"), key="problem_to_name", on_click=go,
+              args=("find_by_name",), type="primary", width="stretch")
+    start_over_button("problem_back")
+    help_button()
+
+
+def render_verify_birth_date(ctx: AppContext) -> None:
+    state = kiosk_state()
+    st.title(tr("kiosk.verify_title"))
+    st.markdown(tr("kiosk.verify_lead"))
+    with st.form("verify_form", border=False):
+        value = birth_date_input("verify")
+        submitted = st.form_submit_button(tr("kiosk.continue"), type="primary", width="stretch")
+    if submitted:
+        if value is None or value == "invalid":
+            st.error(tr("kiosk.birth_date_invalid"))
+        else:
+            _check_birth_date(ctx, state, value)
+    start_over_button("verify_back")
+    help_button()
+
+
+def _check_birth_date(ctx: AppContext, state: dict, birth_date) -> None:
+    now = utcnow()
+    with session_scope(ctx.engine) as session:
+        result = checkin.verify_token_birth_date(session, state["token_id"], birth_date,
+                                                 now=now, kiosk_id=kiosk_id())
+    if result.locked:
+        go("see_desk")
+        st.rerun()
+    if result.appointment_id is None:
+        st.error(tr("kiosk.verify_wrong", left=result.attempts_left))
+        return
+    start_check_in(ctx, result.appointment_id)
+    st.rerun()
+
+
+def start_check_in(ctx: AppContext, appointment_id: int) -> None:
+    """Identity is proven: begin (or resume) the check-in and show the appointment."""
+    now = utcnow()
+    tz = ctx.settings.tz
+    with session_scope(ctx.engine) as session:
+        rules = clinic_settings.load(session)
+        try:
+            check_in = checkin.begin(session, appointment_id, channel=Channel.KIOSK, now=now,
+                                     tz=tz, rules=rules, kiosk_id=kiosk_id())
+        except checkin.AlreadyCheckedIn:
+            go("already_checked_in")
+            return
+        except checkin.CannotCheckIn as exc:
+            # Caught inside the transaction: the flag raised for the desk is kept.
+            go("cannot_check_in", problem=exc.key, problem_params=exc.params)
+            return
+        appointment = check_in.appointment
+        timing = checkin.arrival_timing(appointment.start, now, tz, rules)
+        go("appointment", appointment_id=appointment.id, check_in_id=check_in.id,
+           patient_id=appointment.patient_id, timing=timing.value)
+
+
+def render_find_by_name(ctx: AppContext) -> None:
+    state = kiosk_state()
+    st.title(tr("kiosk.find_title"))
+    st.markdown(tr("kiosk.find_lead"))
+    with st.form("find_form", border=False):
+        family = st.text_input(tr("kiosk.family_name"), key="find_family", max_chars=100,
+                               autocomplete="off")
+        value = birth_date_input("find")
+        submitted = st.form_submit_button(tr("kiosk.find_button"), type="primary",
+                                          width="stretch")
+    if submitted:
+        if not family.strip():
+            st.error(tr("kiosk.family_name_missing"))
+        elif value is None or value == "invalid":
+            st.error(tr("kiosk.birth_date_invalid"))
+        else:
+            _search(ctx, state, family, value)
+    start_over_button("find_back")
+    help_button()
+
+
+def _search(ctx: AppContext, state: dict, family: str, birth_date) -> None:
+    now = utcnow()
+    tz = ctx.settings.tz
+    with session_scope(ctx.engine) as session:
+        found = checkin.find_by_name(session, family, birth_date, now=now, tz=tz)
+        other = found.other_day
+        if not found.today and other is not None:
+            checkin.report_wrong_day(session, other, now=now, kiosk_id=kiosk_id())
+            go("other_day", other_date=format_date(other.start, tz),
+               other_time=format_time(other.start, tz))
+    if not found.today and other is None:
+        st.error(tr("kiosk.not_found"))
+        return
+    if len(found.today) == 1:
+        start_check_in(ctx, found.today[0])
+    elif len(found.today) > 1:
+        go("ask_phone", candidates=found.today, attempts=0)
+    st.rerun()
+
+
+def render_ask_phone(ctx: AppContext) -> None:
+    state = kiosk_state()
+    st.title(tr("kiosk.phone_title"))
+    st.markdown(tr("kiosk.phone_lead"))
+    with st.form("phone_form", border=False):
+        digits = st.text_input(tr("kiosk.phone_last4"), max_chars=4, key="phone_last4",
+                               type="password")
+        submitted = st.form_submit_button(tr("kiosk.continue"), type="primary", width="stretch")
+    if submitted:
+        with session_scope(ctx.engine) as session:
+            matches = checkin.narrow_by_phone(session, state["candidates"], digits)
+            if len(matches) != 1:
+                state["attempts"] = state.get("attempts", 0) + 1
+                if state["attempts"] >= MAX_IDENTITY_ATTEMPTS:
+                    checkin.identity_failed(session, now=utcnow(), kiosk_id=kiosk_id())
+        if len(matches) == 1:
+            start_check_in(ctx, matches[0])
+            st.rerun()
+        if state["attempts"] >= MAX_IDENTITY_ATTEMPTS:
+            go("see_desk")
+            st.rerun()
+        st.error(tr("kiosk.verify_wrong", left=MAX_IDENTITY_ATTEMPTS - state["attempts"]))
+    start_over_button("phone_back")
+    help_button()
+
+
+def render_other_day(ctx: AppContext) -> None:
+    state = kiosk_state()
+    st.title(tr("kiosk.other_day_title"))
+    st.markdown(tr("kiosk.other_day_body", date=state["other_date"], time=state["other_time"]))
+    start_over_button("other_day_back")
+    help_button()
+
+
+def render_see_desk(ctx: AppContext) -> None:
+    st.title(tr("kiosk.see_desk_title"))
+    st.markdown(tr("kiosk.see_desk_body"))
+    start_over_button("see_desk_back")
+
+
+def render_already(ctx: AppContext) -> None:
+    st.title(tr("kiosk.already_checked_in"))
+    st.markdown(tr("kiosk.already_body"))
+    start_over_button("already_back")
+
+
+def render_cannot(ctx: AppContext) -> None:
+    state = kiosk_state()
+    st.title(tr("kiosk.cannot_title"))
+    st.markdown(tr(state.get("problem", "kiosk.see_desk"), **state.get("problem_params", {})))
+    start_over_button("cannot_back")
+    help_button()

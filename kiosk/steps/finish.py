@@ -1,0 +1,85 @@
+"""Step 8: done, plus the walk-in path. Back to the welcome screen after a few seconds."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from kiosk.state import go, kiosk_id, kiosk_state, reset, tr
+from kiosk.widgets import birth_date_input, help_button, start_over_button
+from shared.db import session_scope
+from shared.models import utcnow
+from shared.runtime import AppContext
+from shared.services import checkin, clinic_settings, flags
+
+DONE_SECONDS = 20
+
+
+def render_done(ctx: AppContext) -> None:
+    state = kiosk_state()
+    if "completion" not in state:
+        with session_scope(ctx.engine) as session:
+            rules = clinic_settings.load(session)
+            result = checkin.complete(session, state["check_in_id"], now=utcnow(),
+                                      tz=ctx.settings.tz, rules=rules)
+        state["completion"] = {"needs_desk": result.needs_desk, "position": result.position,
+                               "wait": result.estimated_wait_minutes}
+    done = state["completion"]
+    if done["needs_desk"]:
+        st.title(tr("done.title_desk"))
+        st.markdown(tr("done.please_stop_at_desk"))
+    else:
+        st.title(tr("done.title"))
+        if done["position"] is not None:
+            st.markdown(tr("done.position", n=done["position"]))
+        if done["wait"] is not None:
+            st.markdown(tr("done.wait", minutes=done["wait"]))
+        st.markdown(tr("done.next"))
+    st.button(tr("done.finish"), key="done_finish", type="primary", width="stretch",
+              on_click=reset)
+    _return_to_welcome()
+
+
+@st.fragment(run_every=DONE_SECONDS)
+def _return_to_welcome() -> None:
+    """After a few seconds, forget this patient and welcome the next one."""
+    state = kiosk_state()
+    if state.get("done_shown"):
+        reset()
+        st.rerun()
+    state["done_shown"] = True
+    st.caption(tr("done.returning"))
+
+
+def render_walk_in(ctx: AppContext) -> None:
+    st.title(tr("walkin.title"))
+    st.markdown(tr("walkin.lead"))
+    with st.form("walkin_form", border=False):
+        given = st.text_input(tr("walkin.given_name"), key="walkin_given", max_chars=100)
+        family = st.text_input(tr("kiosk.family_name"), key="walkin_family", max_chars=100)
+        birth = birth_date_input("walkin")
+        reason = st.text_input(tr("walkin.reason"), key="walkin_reason", max_chars=200)
+        submitted = st.form_submit_button(tr("walkin.submit"), type="primary", width="stretch")
+    if submitted:
+        if not given.strip() or not family.strip():
+            st.error(tr("walkin.name_missing"))
+        elif not isinstance(birth, date):
+            st.error(tr("kiosk.birth_date_invalid"))
+        else:
+            with session_scope(ctx.engine) as session:
+                flags.report_walk_in(session, given_name=given, family_name=family,
+                                     birth_date=birth, reason=reason, now=utcnow(),
+                                     kiosk_id=kiosk_id())
+            go("walk_in_done")
+            st.rerun()
+    start_over_button("walkin_back")
+    help_button()
+
+
+def render_walk_in_done(ctx: AppContext) -> None:
+    st.title(tr("walkin.done_title"))
+    st.markdown(tr("walkin.done_body"))
+    st.button(tr("done.finish"), key="walkin_finish", type="primary", width="stretch",
+              on_click=reset)
+    _return_to_welcome()

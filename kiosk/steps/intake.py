@@ -1,0 +1,180 @@
+"""Steps 6 and 7: the clinic's questions, one per screen, and consent signatures."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from kiosk.state import go, kiosk_id, kiosk_state, lang, tr
+from kiosk.widgets import help_button
+from shared.clinic_time import clinic_today
+from shared.db import session_scope
+from shared.models import FlagSeverity, Language, QuestionType, SignerRelationship, utcnow
+from shared.runtime import AppContext
+from shared.services import checkin, consent, questions
+from shared.services.consent import SignatureRefused
+from shared.services.questions import AnswerInvalid, Asked
+
+Q = QuestionType
+
+
+def _choice_label(choice: dict[str, str]) -> str:
+    return choice.get(lang()) or choice.get("en") or choice["value"]
+
+
+def _input(asked: Asked, previous: Any) -> Any:
+    """The widget for one question; returns the raw answer."""
+    v = asked.version
+    key = f"q_{asked.key}_{v.id}"
+    label = v.text(lang())
+    help_text = (v.help_es if lang() == Language.ES and v.help_es else v.help_en) or None
+    values = [c["value"] for c in v.choices]
+    labels = {c["value"]: _choice_label(c) for c in v.choices}
+    match v.type:
+        case Q.YES_NO:
+            options = [True, False]
+            index = options.index(previous) if previous in options else None
+            # Labels resolved now: a format function must not read session state later.
+            yes, no = tr("kiosk.yes"), tr("kiosk.no")
+            return st.radio(label, options, index=index, key=key, help=help_text,
+                            format_func=lambda x: yes if x else no, horizontal=True)
+        case Q.SINGLE_CHOICE:
+            index = values.index(previous) if previous in values else None
+            return st.radio(label, values, index=index, key=key, help=help_text,
+                            format_func=labels.get)
+        case Q.MULTIPLE_CHOICE:
+            st.markdown(f"**{label}**")
+            if help_text:
+                st.caption(help_text)
+            chosen = []
+            for value in values:
+                if st.checkbox(labels[value], value=value in (previous or []),
+                               key=f"{key}_{value}"):
+                    chosen.append(value)
+            return chosen
+        case Q.SHORT_TEXT:
+            return st.text_input(label, value=previous or "", key=key, help=help_text,
+                                 max_chars=questions.MAX_TEXT)
+        case Q.NUMBER:
+            return st.text_input(label, value="" if previous is None else str(previous),
+                                 key=key, help=help_text)
+        case Q.PAIN_SCALE:
+            st.markdown(f"**{label}**")
+            st.caption(tr("questions.pain_help"))
+            return st.pills(label, list(range(11)), default=previous, key=key,
+                            label_visibility="collapsed")
+        case Q.DATE:
+            default = date.fromisoformat(previous) if previous else None
+            return st.date_input(label, value=default, key=key, help=help_text,
+                                 min_value=date(1900, 1, 1), max_value=date(2100, 12, 31),
+                                 format="MM/DD/YYYY")
+    return None
+
+
+def render_questions(ctx: AppContext) -> None:
+    state = kiosk_state()
+    with session_scope(ctx.engine) as session:
+        appointment = checkin.load_appointment(session, state["appointment_id"])
+        asked = questions.questions_for_visit(session, appointment)
+        answers = questions.saved_answers(session, appointment.id)
+    shown = questions.visible(asked, answers)
+    index = state.get("q_index", 0)
+    if index >= len(shown):
+        with session_scope(ctx.engine) as session:
+            checkin.mark_step(session, state["check_in_id"], "questions", utcnow())
+        go("consent")
+        st.rerun()
+    current = shown[index]
+    st.caption(tr("questions.progress", n=index + 1, total=len(shown)))
+    if state.get("urgent_notice"):
+        st.error(tr("questions.urgent_notice"))
+    with st.form(f"question_form_{index}", border=False):
+        raw = _input(current, answers.get(current.key))
+        submitted = st.form_submit_button(tr("kiosk.next"), type="primary", width="stretch")
+    if not current.version.required:
+        st.caption(tr("questions.optional"))
+    if submitted:
+        try:
+            value = questions.validate_answer(current.version, raw)
+        except AnswerInvalid as exc:
+            st.error(tr(exc.key, **exc.params))
+        else:
+            with session_scope(ctx.engine) as session:
+                appointment = checkin.load_appointment(session, state["appointment_id"])
+                raised = questions.save_answer(session, appointment, current, value,
+                                               language=lang(), now=utcnow(),
+                                               kiosk_id=kiosk_id())
+            if any(f.severity == FlagSeverity.URGENT for f in raised):
+                state["urgent_notice"] = True
+            state["q_index"] = index + 1
+            st.rerun()
+    if index > 0:
+        st.button(tr("kiosk.back"), key="question_back", width="stretch",
+                  on_click=lambda: state.update(q_index=index - 1))
+    help_button()
+
+
+RELATIONSHIPS = (
+    SignerRelationship.SELF,
+    SignerRelationship.PARENT,
+    SignerRelationship.GUARDIAN,
+    SignerRelationship.LEGAL_REPRESENTATIVE,
+)
+
+
+def render_consent(ctx: AppContext) -> None:
+    state = kiosk_state()
+    today = clinic_today(ctx.settings.tz)
+    now = utcnow()
+    with session_scope(ctx.engine) as session:
+        appointment = checkin.load_appointment(session, state["appointment_id"])
+        pending = consent.forms_to_sign(session, appointment, language=lang(), now=now,
+                                        day=today)
+        skipped = set(state.get("consent_skipped", []))
+        pending = [f for f in pending if f.form_key not in skipped]
+        minor = consent.is_minor(appointment.patient, today)
+    if not pending:
+        with session_scope(ctx.engine) as session:
+            checkin.mark_step(session, state["check_in_id"], "consent", now)
+        go("done")
+        st.rerun()
+    form = pending[0]
+    st.title(form.title)
+    with st.container(height=300, border=True, key="consent_text"):
+        st.markdown(form.body)
+    options = [r for r in RELATIONSHIPS if not (minor and r == SignerRelationship.SELF)]
+    labels = {r: tr(f"consent.rel_{r.value}") for r in options}
+    relationship = st.radio(tr("consent.who_signs"), options, key=f"consent_rel_{form.version_id}",
+                            format_func=labels.get, horizontal=True)
+    if minor:
+        st.info(tr("consent.minor_note"))
+    name = st.text_input(tr("consent.typed_name"), key=f"consent_name_{form.version_id}",
+                         max_chars=200)
+    st.markdown(f"**{tr('consent.sign_here')}**")
+    with st.container(key="signature_pad"):
+        drawing = st_canvas(stroke_width=3, stroke_color="#111827", background_color="#FFFFFF",
+                            height=180, width=600, drawing_mode="freedraw",
+                            return_image_data=True, key=f"signature_{form.version_id}")
+    strokes = len((drawing.json_data or {}).get("objects", [])) if drawing else 0
+    png = drawing.image_bytes if drawing is not None and strokes else None
+    if st.button(tr("consent.sign_button"), key="consent_sign", type="primary", width="stretch"):
+        try:
+            with session_scope(ctx.engine) as session:
+                appointment = checkin.load_appointment(session, state["appointment_id"])
+                consent.sign(session, appointment, form.version_id, signer_name=name,
+                             relationship=relationship, signature_png=png, stroke_count=strokes,
+                             language=lang(), now=utcnow(), day=today, kiosk_id=kiosk_id())
+        except SignatureRefused as exc:
+            st.error(tr(exc.key))
+        else:
+            st.rerun()
+    if st.button(tr("consent.ask_desk"), key="consent_skip", width="stretch"):
+        with session_scope(ctx.engine) as session:
+            appointment = checkin.load_appointment(session, state["appointment_id"])
+            consent.flag_unsigned(session, appointment, form, now=utcnow(), kiosk_id=kiosk_id())
+        state["consent_skipped"] = [*skipped, form.form_key]
+        st.rerun()
+    help_button()

@@ -1,0 +1,204 @@
+"""Steps 3 to 5: the appointment in plain words, contact details, insurance."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kiosk.state import go, kiosk_id, kiosk_state, lang, tr
+from kiosk.widgets import help_button
+from shared.clinic_time import clinic_today
+from shared.db import session_scope
+from shared.models import Language, utcnow
+from shared.runtime import AppContext
+from shared.services import checkin, details, insurance
+from shared.services.details import ContactDetails
+from shared.services.insurance import CoverageState, InsuranceInvalid
+from shared.services.slips import format_time
+
+
+def _step_done(ctx: AppContext, step: str, next_step: str) -> None:
+    with session_scope(ctx.engine) as session:
+        checkin.mark_step(session, kiosk_state()["check_in_id"], step, utcnow())
+    go(next_step)
+
+
+def render_appointment(ctx: AppContext) -> None:
+    state = kiosk_state()
+    tz = ctx.settings.tz
+    with session_scope(ctx.engine) as session:
+        appointment = checkin.load_appointment(session, state["appointment_id"])
+        given = appointment.patient.preferred_name or appointment.patient.legal_given_name
+        location = appointment.location
+        directions = location.directions_es if lang() == Language.ES else location.directions_en
+        when = format_time(appointment.start, tz)
+        provider = appointment.provider.display_name
+    st.title(tr("kiosk.hello", name=given))
+    st.markdown(tr("kiosk.appointment_at", time=when, provider=provider))
+    st.markdown(f"**{location.label}**")
+    if directions:
+        st.markdown(directions)
+    timing = state.get("timing")
+    if timing == checkin.Timing.EARLY:
+        st.info(tr("kiosk.early_note"))
+    elif timing == checkin.Timing.LATE:
+        st.warning(tr("kiosk.late_note"))
+    st.button(tr("kiosk.continue"), key="appointment_ok", type="primary", width="stretch",
+              on_click=_step_done, args=(ctx, "appointment", "details"))
+    st.button(tr("kiosk.not_my_appointment"), key="appointment_not_me", on_click=go,
+              args=("help",), width="stretch")
+    help_button()
+
+
+DETAIL_LABELS = (
+    ("address_line", "details.address_line"),
+    ("address_line2", "details.address_line2"),
+    ("city", "details.city"),
+    ("state", "details.state"),
+    ("postal_code", "details.postal_code"),
+    ("phone", "details.phone"),
+    ("email", "details.email"),
+    ("emergency_name", "details.emergency_name"),
+    ("emergency_relationship", "details.emergency_relationship"),
+    ("emergency_phone", "details.emergency_phone"),
+)
+
+
+def _current(ctx: AppContext) -> ContactDetails:
+    with session_scope(ctx.engine) as session:
+        patient = checkin.load_appointment(session, kiosk_state()["appointment_id"]).patient
+        return details.current_details(patient)
+
+
+def render_details(ctx: AppContext) -> None:
+    state = kiosk_state()
+    current = _current(ctx)
+    st.title(tr("details.title"))
+    if not state.get("editing_details"):
+        address = ", ".join(p for p in (current.address_line, current.address_line2,
+                                        current.city, current.state, current.postal_code) if p)
+        rows = [
+            (tr("details.address"), address or "—"),
+            (tr("details.phone"), details.display_phone(current.phone) or "—"),
+            (tr("details.email"), current.email or "—"),
+            (tr("details.emergency"), " · ".join(
+                p for p in (current.emergency_name, current.emergency_relationship,
+                            details.display_phone(current.emergency_phone)) if p) or "—"),
+        ]
+        for label, value in rows:
+            st.markdown(f"**{label}**  \n{value}")
+        st.button(tr("details.yes_right"), key="details_ok", type="primary", width="stretch",
+                  on_click=_step_done, args=(ctx, "demographics", "insurance"))
+        st.button(tr("details.something_changed"), key="details_edit", width="stretch",
+                  on_click=lambda: state.update(editing_details=True))
+        help_button()
+        return
+    with st.form("details_form", border=False):
+        typed = {}
+        for name, label in DETAIL_LABELS:
+            typed[name] = st.text_input(tr(label), value=getattr(current, name),
+                                        key=f"details_{name}", max_chars=200)
+        submitted = st.form_submit_button(tr("details.save"), type="primary", width="stretch")
+    if submitted:
+        cleaned, errors = details.validate(ContactDetails(**typed))
+        if errors:
+            for name, label in DETAIL_LABELS:
+                if name in errors:
+                    st.error(f"{tr(label)}: {tr(errors[name])}")
+        else:
+            with session_scope(ctx.engine) as session:
+                appointment = checkin.load_appointment(session, state["appointment_id"])
+                details.report_changes(session, appointment.patient, cleaned,
+                                       appointment_id=appointment.id, now=utcnow(),
+                                       kiosk_id=kiosk_id())
+                checkin.mark_step(session, state["check_in_id"], "demographics", utcnow())
+            state["editing_details"] = False
+            go("insurance")
+            st.rerun()
+    st.button(tr("kiosk.back"), key="details_cancel", width="stretch",
+              on_click=lambda: state.update(editing_details=False))
+    help_button()
+
+
+def render_insurance(ctx: AppContext) -> None:
+    state = kiosk_state()
+    tz = ctx.settings.tz
+    today = clinic_today(tz)
+    with session_scope(ctx.engine) as session:
+        patient = checkin.load_appointment(session, state["appointment_id"]).patient
+        view = insurance.primary_coverage(patient, today)
+    st.title(tr("insurance.title"))
+    if state.get("insurance_mode") == "new":
+        _new_insurance_form(ctx, state)
+        help_button()
+        return
+    if view.state == CoverageState.ACTIVE:
+        st.markdown(tr("insurance.on_file", payer=view.payer, member=view.member_id_masked))
+        st.markdown(f"### {tr('insurance.still_have')}")
+        st.button(tr("insurance.yes_same"), key="insurance_same", type="primary",
+                  width="stretch", on_click=_confirm_same, args=(ctx,))
+    else:
+        key = ("insurance.expired" if view.state == CoverageState.EXPIRED
+               else "insurance.missing")
+        st.warning(tr(key, payer=view.payer))
+        st.button(tr("insurance.no_card_now"), key="insurance_no_card", width="stretch",
+                  on_click=_confirm_same, args=(ctx,))
+    st.button(tr("insurance.changed"), key="insurance_changed", width="stretch",
+              on_click=lambda: state.update(insurance_mode="new"))
+    st.button(tr("insurance.none"), key="insurance_none", width="stretch",
+              on_click=_self_pay, args=(ctx,))
+    help_button()
+
+
+def _confirm_same(ctx: AppContext) -> None:
+    state = kiosk_state()
+    now = utcnow()
+    with session_scope(ctx.engine) as session:
+        patient = checkin.load_appointment(session, state["appointment_id"]).patient
+        insurance.confirm_same(session, patient, appointment_id=state["appointment_id"],
+                               day=clinic_today(ctx.settings.tz), now=now, kiosk_id=kiosk_id())
+        checkin.mark_step(session, state["check_in_id"], "insurance", now)
+    go("questions")
+
+
+def _self_pay(ctx: AppContext) -> None:
+    state = kiosk_state()
+    now = utcnow()
+    with session_scope(ctx.engine) as session:
+        patient = checkin.load_appointment(session, state["appointment_id"]).patient
+        insurance.report_self_pay(session, patient, appointment_id=state["appointment_id"],
+                                  now=now, kiosk_id=kiosk_id())
+        checkin.mark_step(session, state["check_in_id"], "insurance", now)
+    go("questions")
+
+
+def _new_insurance_form(ctx: AppContext, state: dict) -> None:
+    st.markdown(tr("insurance.new_lead"))
+    with st.form("insurance_form", border=False):
+        payer = st.text_input(tr("insurance.payer"), key="ins_payer", max_chars=120)
+        member_id = st.text_input(tr("insurance.member_id"), key="ins_member", max_chars=40)
+        group_id = st.text_input(tr("insurance.group_id"), key="ins_group", max_chars=40)
+        front = st.file_uploader(tr("insurance.card_front"), type=["png", "jpg", "jpeg", "webp"],
+                                 key="ins_front")
+        back = st.file_uploader(tr("insurance.card_back"), type=["png", "jpg", "jpeg", "webp"],
+                                key="ins_back")
+        submitted = st.form_submit_button(tr("insurance.save"), type="primary", width="stretch")
+    if submitted:
+        now = utcnow()
+        try:
+            with session_scope(ctx.engine) as session:
+                patient = checkin.load_appointment(session, state["appointment_id"]).patient
+                insurance.report_new_coverage(
+                    session, patient, payer=payer, member_id=member_id, group_id=group_id,
+                    card_front=front.getvalue() if front else None,
+                    card_back=back.getvalue() if back else None,
+                    appointment_id=state["appointment_id"], now=now, kiosk_id=kiosk_id(),
+                )
+                checkin.mark_step(session, state["check_in_id"], "insurance", now)
+        except InsuranceInvalid as exc:
+            st.error(tr(exc.key))
+            return
+        state["insurance_mode"] = None
+        go("questions")
+        st.rerun()
+    st.button(tr("kiosk.back"), key="insurance_cancel", width="stretch",
+              on_click=lambda: state.update(insurance_mode=None))

@@ -1,0 +1,215 @@
+"""A patient's whole check-in on the kiosk, driven without a browser."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from shared import demo
+from shared.config import get_settings
+from shared.db import session_scope
+from shared.models import (
+    Appointment,
+    AppointmentStatus,
+    CheckIn,
+    Flag,
+    FlagKind,
+    FlagStatus,
+    KioskQuestionVersion,
+    Patient,
+    utcnow,
+)
+from shared.services import tokens
+from tests.apps.conftest import KIOSK
+
+
+@pytest.fixture
+def demo_day(app_db):
+    with session_scope(app_db) as session:
+        info = demo.seed_demo(session, tz=get_settings().tz, now=utcnow())
+    return info
+
+
+def _kiosk() -> AppTest:
+    at = AppTest.from_file(KIOSK, default_timeout=30)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _step(at: AppTest) -> str:
+    return at.session_state["kiosk"]["step"]
+
+
+def _click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _submit(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _enter_birth_date(at: AppTest, prefix: str, when) -> None:
+    at.selectbox(key=f"{prefix}_month").set_value(when.month)
+    at.selectbox(key=f"{prefix}_day").set_value(when.day)
+    at.text_input(key=f"{prefix}_year").input(str(when.year))
+
+
+def _find_by_name(at: AppTest, family: str, birth) -> AppTest:
+    _click(at, "btn_start_name")
+    at.text_input(key="find_family").input(family)
+    _enter_birth_date(at, "find", birth)
+    return _submit(at, "Find my appointment")
+
+
+def _choice_values(engine) -> dict[str, str]:
+    """English label -> stored value, for every choice of every question."""
+    with Session(engine) as session:
+        versions = session.scalars(select(KioskQuestionVersion)).all()
+        return {c["en"]: c["value"] for v in versions for c in v.choices}
+
+
+def _answer_current_question(at: AppTest, choices: dict[str, str]) -> None:
+    """A calm patient's answers: no to yes/no questions, low pain, the first choice."""
+    for radio in at.radio:
+        radio.set_value(False if radio.options == ["Yes", "No"] else choices[radio.options[0]])
+    for pills in at.pills:
+        pills.set_value(2)
+    for text in at.text_input:
+        text.input("Yearly checkup")
+
+
+def _answer_all_questions(at: AppTest, engine) -> None:
+    choices = _choice_values(engine)
+    for _ in range(12):
+        if _step(at) != "questions":
+            return
+        _answer_current_question(at, choices)
+        _submit(at, "Next")
+    raise AssertionError("the questions never ended")
+
+
+def test_name_and_birth_date_check_in_ends_checked_in(app_db, demo_day) -> None:
+    at = _find_by_name(_kiosk(), demo_day.patient_family_name.upper(), demo_day.birth_date)
+    assert _step(at) == "appointment"
+    assert at.title[0].value == f"Hello, {demo_day.patient_given_name}"
+    _click(at, "appointment_ok")
+    assert _step(at) == "details"
+    _click(at, "details_ok")
+    assert _step(at) == "insurance"
+    _click(at, "insurance_same")
+    assert _step(at) == "questions"
+    _answer_all_questions(at, app_db)
+    assert _step(at) == "done", at.error
+    assert at.title[0].value == "You're checked in"
+    with Session(app_db) as session:
+        appointment = session.get(Appointment, demo_day.appointment_id)
+        assert appointment.status == AppointmentStatus.CHECKED_IN
+        check_in = session.scalars(select(CheckIn)).one()
+        assert check_in.completed_at is not None
+        assert check_in.demographics_confirmed_at is not None
+        assert check_in.questions_completed_at is not None
+
+
+def test_nothing_of_the_patient_is_left_after_finish(app_db, demo_day) -> None:
+    at = _find_by_name(_kiosk(), demo_day.patient_family_name, demo_day.birth_date)
+    _click(at, "btn_help_anywhere")
+    _click(at, "help_back")
+    assert at.session_state["kiosk"] == {"step": "welcome", "lang": "en",
+                                         "last_activity": at.session_state["kiosk"][
+                                             "last_activity"]}
+    assert "find_family" not in at.session_state
+
+
+def test_wrong_birth_date_three_times_locks_the_code(app_db, demo_day) -> None:
+    settings = get_settings()
+    with session_scope(app_db) as session:
+        appointment = session.get(Appointment, demo_day.appointment_id)
+        issued = tokens.issue_token(session, appointment, secret_key=settings.secret_key,
+                                    tz=settings.tz, now=utcnow())
+    at = _kiosk()
+    _click(at, "btn_start_scan")
+    at.text_input(key="scan_code").input(issued.token + "\n")
+    _submit(at, "Continue")
+    assert _step(at) == "verify_birth_date"
+    wrong = demo_day.birth_date - timedelta(days=1)
+    for attempt in range(3):
+        _enter_birth_date(at, "verify", wrong)
+        _submit(at, "Continue")
+        if attempt < 2:
+            assert "try 1 more" in at.error[0].value or "try 2 more" in at.error[0].value
+    assert _step(at) == "see_desk"
+    with Session(app_db) as session:
+        flag = session.scalars(select(Flag).where(Flag.kind == FlagKind.IDENTITY_FAILED)).one()
+        assert flag.status == FlagStatus.OPEN
+        assert session.get(Appointment, demo_day.appointment_id).status == AppointmentStatus.BOOKED
+
+
+def test_link_on_a_phone_opens_the_birth_date_step_and_leaves_the_url(app_db, demo_day) -> None:
+    settings = get_settings()
+    with session_scope(app_db) as session:
+        appointment = session.get(Appointment, demo_day.appointment_id)
+        issued = tokens.issue_token(session, appointment, secret_key=settings.secret_key,
+                                    tz=settings.tz, now=utcnow())
+    at = AppTest.from_file(KIOSK, default_timeout=30)
+    at.query_params["code"] = issued.token
+    at.run()
+    assert not at.exception
+    assert _step(at) == "verify_birth_date"
+    assert "code" not in at.query_params
+    _enter_birth_date(at, "verify", demo_day.birth_date)
+    _submit(at, "Continue")
+    assert _step(at) == "appointment"
+
+
+def test_changed_phone_becomes_a_flag_and_the_record_is_unchanged(app_db, demo_day) -> None:
+    at = _find_by_name(_kiosk(), demo_day.patient_family_name, demo_day.birth_date)
+    _click(at, "appointment_ok")
+    _click(at, "details_edit")
+    at.text_input(key="details_phone").input("(312) 555-0199")
+    _submit(at, "Save and continue")
+    assert _step(at) == "insurance"
+    with Session(app_db) as session:
+        flag = session.scalars(select(Flag).where(Flag.kind == FlagKind.PHONE_CHANGE)).one()
+        assert flag.new_value == {"phone": "+13125550199"}
+        patient = session.scalars(select(Patient).where(Patient.mrn == "DEMO-0001")).one()
+        assert patient.phone != "+13125550199"
+
+
+def test_bad_phone_gets_a_clear_message_and_keeps_what_was_typed(app_db, demo_day) -> None:
+    at = _find_by_name(_kiosk(), demo_day.patient_family_name, demo_day.birth_date)
+    _click(at, "appointment_ok")
+    _click(at, "details_edit")
+    at.text_input(key="details_city").input("Springfield Heights")
+    at.text_input(key="details_phone").input("12")
+    _submit(at, "Save and continue")
+    assert _step(at) == "details"
+    assert any("does not look like a phone number" in e.value for e in at.error)
+    assert at.text_input(key="details_city").value == "Springfield Heights"
+
+
+def test_already_checked_in_patient_is_told_so(app_db, demo_day) -> None:
+    with session_scope(app_db) as session:
+        appointment = session.get(Appointment, demo_day.appointment_id)
+        appointment.status = AppointmentStatus.CHECKED_IN
+    at = _find_by_name(_kiosk(), demo_day.patient_family_name, demo_day.birth_date)
+    assert _step(at) == "already_checked_in"
+    assert at.title[0].value == "You're already checked in"
+
+
+def test_unknown_name_says_so_in_spanish(app_db, demo_day) -> None:
+    at = _kiosk()
+    _click(at, "lang_es")
+    _click(at, "btn_start_name")
+    at.text_input(key="find_family").input("Inexistente")
+    _enter_birth_date(at, "find", demo_day.birth_date)
+    _submit(at, "Buscar mi cita")
+    assert "No encontramos una cita hoy" in at.error[0].value

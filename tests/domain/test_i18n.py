@@ -49,7 +49,8 @@ def test_every_key_the_apps_use_exists() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    pattern = re.compile(r"""\b(?:t|tr)\(\s*"([a-z_]+\.[a-z0-9_.-]+)"|key="([a-z_]+\.[a-z0-9_.-]+)\"""")
+    key = r"([a-z_]+\.[a-z0-9_.-]+)"
+    pattern = re.compile(rf"""\b(?:t|tr)\(\s*"{key}"|key="{key}"""")
     missing = set()
     for folder in ("kiosk", "dashboard", "shared"):
         for path in (root / folder).rglob("*.py"):

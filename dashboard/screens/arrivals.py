@@ -1,36 +1,93 @@
-"""Arrivals: today's appointments, refreshed every few seconds."""
+"""Arrivals: what needs a person now, then today's appointments, refreshed every few
+seconds without losing the filters."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import require_role
 from dashboard.context import app_context
 from shared.clinic_time import clinic_today
+from shared.db import session_scope
 from shared.i18n import t
-from shared.models import AppointmentStatus, StaffRole
-from shared.services.board import appointments_for_day
+from shared.models import AppointmentStatus, Location, Provider, StaffRole, utcnow
+from shared.services import clinic_settings, review
+from shared.services.board import AppointmentRow, alerts, appointments_for_day
 from shared.services.slips import format_time
 
 REFRESH_SECONDS = 5
-WAITING = {AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN}
-DONE = {AppointmentStatus.FULFILLED}
+WAITING = (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN)
+DONE = (AppointmentStatus.FULFILLED,)
 
 
 def page() -> None:
-    require_role(StaffRole.REPRESENTATIVE, StaffRole.MANAGER)
+    user = require_role(StaffRole.REPRESENTATIVE, StaffRole.MANAGER)
     st.title(t("dash.arrivals"))
+    _alert_strip(user)
+    _filters()
     _board()
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def _alert_strip(user: dict) -> None:
+    ctx = app_context()
+    with Session(ctx.engine) as session:
+        rows = alerts(session)
+    if not rows:
+        return
+    with st.container(border=True, key="alert_strip"):
+        st.subheader(f"🚨 {t('dash.alerts_title')}")
+        for alert in rows:
+            where = alert.patient_name or t("dash.alert_no_patient")
+            if alert.kiosk_id:
+                where = f"{alert.kiosk_id} · {where}"
+            line, button = st.columns([4, 1])
+            line.error(t("dash.alert_line", kind=t(f"flag.{alert.kind.value}"), where=where,
+                         time=format_time(alert.raised_at, ctx.settings.tz)))
+            if button.button(t("dash.acknowledge"), key=f"ack_{alert.flag_id}", width="stretch"):
+                with session_scope(ctx.engine) as session:
+                    review.acknowledge(session, alert.flag_id, staff_user_id=user["user_id"],
+                                       now=utcnow())
+                st.rerun(scope="fragment")
+
+
+def _filters() -> None:
+    """Filters live in session state, so a refresh never resets them."""
+    with Session(app_context().engine) as session:
+        providers = session.scalars(select(Provider.display_name).order_by(
+            Provider.display_name)).all()
+        locations = session.scalars(select(Location.name).order_by(Location.name)).all()
+    cols = st.columns([2, 2, 2, 3])
+    cols[0].multiselect(t("dash.filter_provider"), options=providers, key="filter_provider")
+    cols[1].multiselect(t("dash.filter_location"), options=locations, key="filter_location")
+    cols[2].multiselect(t("dash.filter_status"), options=[s.value for s in AppointmentStatus],
+                        format_func=lambda s: t(f"status.{s}"), key="filter_status")
+    cols[3].text_input(t("dash.search"), key="filter_search")
+
+
+def _matches(row: AppointmentRow) -> bool:
+    state = st.session_state
+    search = (state.get("filter_search") or "").strip().casefold()
+    return (
+        (not state.get("filter_provider") or row.provider in state["filter_provider"])
+        and (not state.get("filter_location") or row.location in state["filter_location"])
+        and (not state.get("filter_status") or row.status.value in state["filter_status"])
+        and (not search or search in row.patient_name.casefold() or search in row.mrn.casefold())
+    )
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _board() -> None:
     ctx = app_context()
     tz = ctx.settings.tz
+    now = utcnow()
     day = clinic_today(tz)
     with Session(ctx.engine) as session:
         rows = appointments_for_day(session, day, tz)
+        rules = clinic_settings.load(session)
     if not rows:
         st.info(t("dash.no_appointments"))
         return
@@ -42,19 +99,41 @@ def _board() -> None:
             done=sum(r.status in DONE for r in rows),
         )
     )
-    table = [
-        {
+    shown = [r for r in rows if _matches(r)]
+    seen = st.session_state.setdefault("_seen_arrivals", set())
+    first_look = not seen
+    table = []
+    for r in shown:
+        waiting = None
+        if r.status in WAITING and r.arrived_at is not None:
+            waiting = int((now - r.arrived_at).total_seconds() // 60)
+        is_new = r.arrived_at is not None and r.appointment_id not in seen and not first_look
+        table.append({
             t("dash.col_time"): format_time(r.start, tz),
-            t("dash.col_patient"): r.patient_name,
+            t("dash.col_patient"): ("🆕 " if is_new else "") + r.patient_name,
             t("dash.col_age"): r.age,
+            t("dash.col_mrn"): r.mrn,
             t("dash.col_provider"): r.provider,
             t("dash.col_location"): r.location,
             t("dash.col_visit"): r.visit_type,
             t("dash.col_status"): t(f"status.{r.status.value}"),
             t("dash.col_arrived"): format_time(r.arrived_at, tz) if r.arrived_at else "",
-            t("dash.col_flags"): r.open_flags or "",
-        }
-        for r in rows
-    ]
-    st.dataframe(table, hide_index=True, width="stretch", height=min(40 + 35 * len(rows), 800),
-                 key="arrivals_table")
+            t("dash.col_waiting"): waiting,
+            t("dash.col_flags"): f"⚑ {r.open_flags}" if r.open_flags else "",
+        })
+    seen.update(r.appointment_id for r in rows if r.arrived_at is not None)
+    waiting_col = t("dash.col_waiting")
+
+    def colour(value: object) -> str:
+        if not isinstance(value, int):
+            return ""
+        if value >= rules.wait_red_minutes:
+            return "background-color: #FDE2E1; color: #8A1C12; font-weight: 700"
+        if value >= rules.wait_amber_minutes:
+            return "background-color: #FEF0C7; color: #7A4A00; font-weight: 600"
+        return ""
+
+    frame = pd.DataFrame(table)
+    styled = frame.style.map(colour, subset=[waiting_col]) if not frame.empty else frame
+    st.dataframe(styled, hide_index=True, width="stretch",
+                 height=min(40 + 35 * max(len(table), 1), 800), key="arrivals_table")

@@ -35,3 +35,9 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in Formatter().parse(text) if name}
+
+
+def field_label(name: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The label of a record field (as held in a flag's values); the raw name if unknown."""
+    key = f"field.{name}"
+    return t(key, lang) if key in CATALOGS.get(lang, EN) else name.replace("_", " ")

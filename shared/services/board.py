@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -14,6 +15,8 @@ from shared.models import (
     Appointment,
     AppointmentStatus,
     Flag,
+    FlagKind,
+    FlagSeverity,
     FlagStatus,
     Location,
     Patient,
@@ -93,3 +96,98 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo) -> list[Appo
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    flag_id: int
+    kind: FlagKind
+    kiosk_id: str | None
+    raised_at: datetime
+    patient_name: str | None
+    appointment_id: int | None
+
+
+def alerts(session: Session) -> list[AlertRow]:
+    """What needs a person now: urgent flags nobody has acknowledged yet, oldest first."""
+    rows = session.execute(
+        select(Flag.id, Flag.kind, Flag.kiosk_id, Flag.raised_at, Flag.appointment_id,
+               Patient.legal_given_name, Patient.preferred_name, Patient.legal_family_name)
+        .outerjoin(Patient, Flag.patient_id == Patient.id)
+        .where(Flag.status == FlagStatus.OPEN, Flag.severity == FlagSeverity.URGENT,
+               Flag.acknowledged_at.is_(None))
+        .order_by(Flag.raised_at, Flag.id)
+    ).all()
+    return [
+        AlertRow(
+            flag_id=r.id, kind=FlagKind(r.kind), kiosk_id=r.kiosk_id, raised_at=r.raised_at,
+            appointment_id=r.appointment_id,
+            patient_name=(f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}"
+                          if r.legal_family_name else None),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    flag_id: int
+    version: int
+    kind: FlagKind
+    severity: FlagSeverity
+    raised_at: datetime
+    kiosk_id: str | None
+    appointment_id: int | None
+    old_value: dict[str, Any] | None
+    new_value: dict[str, Any] | None
+    acknowledged: bool
+
+
+@dataclass(frozen=True)
+class PatientFlags:
+    patient_id: int | None
+    patient_name: str
+    mrn: str
+    flags: list[FlagRow]
+
+    @property
+    def urgent(self) -> bool:
+        return any(f.severity == FlagSeverity.URGENT for f in self.flags)
+
+    @property
+    def oldest(self) -> datetime:
+        return min(f.raised_at for f in self.flags)
+
+
+def open_flags_by_patient(session: Session) -> list[PatientFlags]:
+    """Open flags grouped by patient: patients with an urgent flag first, then oldest first.
+    Flags with no patient (a walk-in, a help press before identification) form their own
+    groups. One query."""
+    rows = session.execute(
+        select(Flag, Patient.legal_given_name, Patient.preferred_name,
+               Patient.legal_family_name, Patient.mrn)
+        .outerjoin(Patient, Flag.patient_id == Patient.id)
+        .where(Flag.status == FlagStatus.OPEN)
+        .order_by(Flag.raised_at, Flag.id)
+    ).all()
+    groups: dict[object, PatientFlags] = {}
+    for flag, given, preferred, family, mrn in rows:
+        group_key: object = flag.patient_id if flag.patient_id is not None else ("f", flag.id)
+        if group_key not in groups:
+            name = f"{preferred or given} {family}" if family else _unnamed(flag)
+            groups[group_key] = PatientFlags(flag.patient_id, name, mrn or "", [])
+        groups[group_key].flags.append(
+            FlagRow(
+                flag_id=flag.id, version=flag.version, kind=flag.kind, severity=flag.severity,
+                raised_at=flag.raised_at, kiosk_id=flag.kiosk_id,
+                appointment_id=flag.appointment_id, old_value=flag.old_value,
+                new_value=flag.new_value, acknowledged=flag.acknowledged_at is not None,
+            )
+        )
+    return sorted(groups.values(), key=lambda g: (not g.urgent, g.oldest))
+
+
+def _unnamed(flag: Flag) -> str:
+    if flag.kind == FlagKind.WALK_IN and flag.new_value:
+        return f"{flag.new_value.get('given_name', '')} {flag.new_value.get('family_name', '')}"
+    return ""

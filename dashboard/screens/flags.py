@@ -1,0 +1,126 @@
+"""Flags: every change a patient reported, side by side with the record, for a person to
+accept, edit then accept, or reject with a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.auth import require_role
+from dashboard.context import app_context
+from shared.clinic_time import clinic_today
+from shared.db import session_scope
+from shared.errors import DomainError
+from shared.i18n import field_label, t
+from shared.models import Document, FlagSeverity, StaffRole, utcnow
+from shared.services import review
+from shared.services.board import FlagRow, open_flags_by_patient
+from shared.services.review import CHANGE_KINDS
+from shared.services.slips import format_time
+
+SEVERITY_ICON = {FlagSeverity.URGENT: "🔴", FlagSeverity.WARNING: "🟠", FlagSeverity.INFO: "🔵"}
+HIDDEN_FIELDS = ("card_front_document_id", "card_back_document_id")
+
+
+def page() -> None:
+    user = require_role(StaffRole.REPRESENTATIVE, StaffRole.MANAGER)
+    ctx = app_context()
+    st.title(t("dash.flags"))
+    with Session(ctx.engine) as session:
+        groups = open_flags_by_patient(session)
+    if not groups:
+        st.success(t("dash.no_flags"))
+        return
+    for group in groups:
+        title = group.patient_name.strip() or t("dash.unknown_patient")
+        if group.mrn:
+            title += f" · {group.mrn}"
+        group_key = f"flag_group_{group.patient_id or group.flags[0].flag_id}"
+        with st.container(border=True, key=group_key):
+            st.subheader(title)
+            for flag in group.flags:
+                _flag(ctx, user, flag)
+
+
+def _value_table(value: dict[str, Any] | None) -> str:
+    if not value:
+        return "—"
+    lines = [f"- {field_label(k)}: **{v}**"
+             for k, v in value.items() if k not in HIDDEN_FIELDS and v not in (None, "")]
+    return "\n".join(lines) or "—"
+
+
+def _flag(ctx, user: dict, flag: FlagRow) -> None:
+    tz = ctx.settings.tz
+    where = f" · {flag.kiosk_id}" if flag.kiosk_id else ""
+    st.markdown(f"{SEVERITY_ICON[flag.severity]} **{t('flag.' + flag.kind.value)}** · "
+                f"{format_time(flag.raised_at, tz)}{where}")
+    if flag.old_value or flag.new_value:
+        left, right = st.columns(2)
+        left.caption(t("dash.on_record"))
+        left.markdown(_value_table(flag.old_value))
+        right.caption(t("dash.patient_says"))
+        right.markdown(_value_table(flag.new_value))
+    _card_photos(ctx, flag)
+    key = f"flag_{flag.flag_id}"
+    a, e, r = st.columns(3)
+    if a.button(t("dash.accept"), key=f"{key}_accept", type="primary", width="stretch"):
+        _decide(ctx, user, flag, "accept")
+    editable = flag.kind in CHANGE_KINDS and bool(flag.new_value) and not (
+        flag.new_value or {}).get("self_pay")
+    if editable and e.button(t("dash.edit_accept"), key=f"{key}_edit", width="stretch"):
+        st.session_state[f"{key}_editing"] = True
+    if r.button(t("dash.reject"), key=f"{key}_reject_open", width="stretch"):
+        st.session_state[f"{key}_rejecting"] = True
+    if st.session_state.get(f"{key}_editing"):
+        with st.form(f"{key}_edit_form"):
+            edited = {
+                name: st.text_input(field_label(name), value=str(value or ""),
+                                    key=f"{key}_field_{name}")
+                for name, value in (flag.new_value or {}).items() if name not in HIDDEN_FIELDS
+            }
+            if st.form_submit_button(t("dash.save_accept"), type="primary"):
+                kept = {k: v for k, v in (flag.new_value or {}).items() if k in HIDDEN_FIELDS}
+                _decide(ctx, user, flag, "accept", edited={**edited, **kept})
+    if st.session_state.get(f"{key}_rejecting"):
+        with st.form(f"{key}_reject_form"):
+            reason = st.text_input(t("dash.reject_reason"), key=f"{key}_reason", max_chars=500)
+            if st.form_submit_button(t("dash.reject"), type="primary"):
+                _decide(ctx, user, flag, "reject", reason=reason)
+    st.divider()
+
+
+def _card_photos(ctx, flag: FlagRow) -> None:
+    ids = [(flag.new_value or {}).get(name) for name in HIDDEN_FIELDS]
+    ids = [i for i in ids if i]
+    if not ids:
+        return
+    with Session(ctx.engine) as session:
+        docs = session.scalars(select(Document).where(Document.id.in_(ids))).all()
+    cols = st.columns(len(docs) or 1)
+    for col, doc in zip(cols, docs, strict=False):
+        col.image(doc.content, caption=field_label(doc.kind), width=320)
+
+
+def _decide(ctx, user: dict, flag: FlagRow, action: str, *, edited: dict | None = None,
+            reason: str = "") -> None:
+    now = utcnow()
+    try:
+        with session_scope(ctx.engine) as session:
+            if action == "accept":
+                review.accept_flag(session, flag.flag_id, staff_user_id=user["user_id"], now=now,
+                                   day=clinic_today(ctx.settings.tz), edited_value=edited,
+                                   expected_version=flag.version)
+            else:
+                review.reject_flag(session, flag.flag_id, staff_user_id=user["user_id"],
+                                   now=now, reason=reason, expected_version=flag.version)
+    except DomainError as exc:
+        st.error(t(exc.key, **exc.params))
+        return
+    for suffix in ("editing", "rejecting"):
+        st.session_state.pop(f"flag_{flag.flag_id}_{suffix}", None)
+    st.toast(t("dash.accepted") if action == "accept" else t("dash.rejected"))
+    st.rerun()

@@ -22,7 +22,8 @@ log = logging.getLogger("dashboard")
 
 
 def main() -> None:
-    st.set_page_config(page_title="Front desk", page_icon="🗂️", layout="wide")
+    st.set_page_config(page_title="Front desk", page_icon="🗂️", layout="wide",
+                       initial_sidebar_state="collapsed")
     try:
         ctx = app_context()
     except AppUnavailable as exc:
@@ -37,12 +38,13 @@ def main() -> None:
     ]
     # Navigation is always declared, so a URL stays valid across sign-in and sign-out;
     # only a signed-in user's page ever runs.
-    current = st.navigation(pages, position="sidebar" if user else "hidden")
+    current = st.navigation(pages, position="top" if user else "hidden")
     if user is None:
         sign_in_form(ctx)
         return
-    with st.sidebar:
-        st.markdown(t("dash.signed_in_as", name=user["name"], role=t(f"role.{user['role']}")))
+    who, out = st.columns([6, 1], vertical_alignment="center")
+    who.caption(t("dash.signed_in_as", name=user["name"], role=t(f"role.{user['role']}")))
+    with out:
         sign_out_button(ctx, user)
     current.run()
 

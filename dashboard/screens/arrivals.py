@@ -39,7 +39,7 @@ def _alert_strip(user: dict) -> None:
     if not rows:
         return
     with st.container(border=True, key="alert_strip"):
-        st.subheader(f"🚨 {t('dash.alerts_title')}")
+        st.subheader(t("dash.alerts_title"))
         for alert in rows:
             where = alert.patient_name or t("dash.alert_no_patient")
             if alert.kiosk_id:
@@ -110,12 +110,11 @@ def _board() -> None:
         is_new = r.arrived_at is not None and r.appointment_id not in seen and not first_look
         table.append({
             t("dash.col_time"): format_time(r.start, tz),
-            t("dash.col_patient"): ("🆕 " if is_new else "") + r.patient_name,
+            t("dash.col_patient"): (f"{t('dash.new')} · " if is_new else "") + r.patient_name,
             t("dash.col_age"): r.age,
             t("dash.col_mrn"): r.mrn,
             t("dash.col_provider"): r.provider,
             t("dash.col_location"): r.location,
-            t("dash.col_visit"): r.visit_type,
             t("dash.col_status"): t(f"status.{r.status.value}"),
             t("dash.col_arrived"): format_time(r.arrived_at, tz) if r.arrived_at else "",
             t("dash.col_waiting"): waiting,

@@ -21,7 +21,8 @@ from shared.services.board import FlagRow, open_flags_by_patient
 from shared.services.review import CHANGE_KINDS
 from shared.services.slips import format_time
 
-SEVERITY_ICON = {FlagSeverity.URGENT: "🔴", FlagSeverity.WARNING: "🟠", FlagSeverity.INFO: "🔵"}
+SEVERITY_COLOUR = {FlagSeverity.URGENT: "red", FlagSeverity.WARNING: "orange",
+                   FlagSeverity.INFO: "blue"}
 HIDDEN_FIELDS = ("card_front_document_id", "card_back_document_id")
 
 
@@ -56,7 +57,8 @@ def _value_table(value: dict[str, Any] | None) -> str:
 def _flag(ctx, user: dict, flag: FlagRow) -> None:
     tz = ctx.settings.tz
     where = f" · {flag.kiosk_id}" if flag.kiosk_id else ""
-    st.markdown(f"{SEVERITY_ICON[flag.severity]} **{t('flag.' + flag.kind.value)}** · "
+    badge = f":{SEVERITY_COLOUR[flag.severity]}-badge[{t('severity.' + flag.severity.value)}]"
+    st.markdown(f"{badge} **{t('flag.' + flag.kind.value)}** · "
                 f"{format_time(flag.raised_at, tz)}{where}")
     if flag.old_value or flag.new_value:
         left, right = st.columns(2)

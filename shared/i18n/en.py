@@ -262,6 +262,10 @@ MESSAGES: dict[str, str] = {
     "field.legal_given_name": "Legal first name",
     "field.legal_family_name": "Legal last name",
     "field.preferred_name": "Preferred name",
+    "dash.new": "NEW",
+    "severity.urgent": "Urgent",
+    "severity.warning": "Check",
+    "severity.info": "Note",
     # Statuses
     "status.booked": "Booked",
     "status.arrived": "Arrived",

@@ -262,6 +262,10 @@ MESSAGES: dict[str, str] = {
     "field.legal_given_name": "Nombre legal",
     "field.legal_family_name": "Apellido legal",
     "field.preferred_name": "Nombre preferido",
+    "dash.new": "NUEVO",
+    "severity.urgent": "Urgente",
+    "severity.warning": "Revisar",
+    "severity.info": "Aviso",
     # Statuses
     "status.booked": "Reservada",
     "status.arrived": "Llegó",

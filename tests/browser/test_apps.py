@@ -37,13 +37,18 @@ CHROME_SELECTORS = (
 )
 MIN_TOUCH_PX = 48
 COUNT_CAPTION = re.compile(r"(\d+) appointments today")
-# Reads one cell of the arrivals grid. Glide renders only the rows in view, as an
-# accessible table inside its canvas, so this scrolls the row into view until it is drawn.
+# Reads one cell of the arrivals grid, by column title and row number. Glide draws the grid
+# on a canvas and keeps an accessible table inside it with only the rows in view, so this
+# scrolls the row into view until it is drawn.
 GRID_CELL_JS = """
-([col, row, rows]) => {
+([title, row, rows]) => {
   const grid = document.querySelector("[data-testid='stDataFrame']");
   const scroller = grid && grid.querySelector(".dvn-scroller");
   if (!scroller) return null;
+  const header = [...grid.querySelectorAll("th[role='columnheader']")]
+    .find((th) => th.textContent.trim() === title);
+  if (!header) return null;
+  const col = Number(header.getAttribute("aria-colindex")) - 1;
   const cell = grid.querySelector(`td[data-testid='glide-cell-${col}-${row}']`);
   if (cell) return cell.textContent;
   const top = (row / rows) * scroller.scrollHeight - scroller.clientHeight / 2;
@@ -119,7 +124,7 @@ def test_kiosk_welcome(new_page, apps, width, height, shot):
 
 
 def test_kiosk_help_raises_flag_for_this_kiosk(new_page, apps, db):
-    kiosk = "lobby-browser-test"
+    kiosk = "lobby-tablet-2"
     page = new_page(1024, 768)
     goto_app(page, f"{apps.kiosk_url}?kiosk={kiosk}")
 
@@ -177,7 +182,7 @@ def test_dashboard_sign_in_then_arrivals(new_page, apps, live_db, db):
                      f"{patient.legal_family_name}"
     assert demo.appointment_id in ids, "the demo appointment is not today (seeded near midnight?)"
     row = ids.index(demo.appointment_id)
-    handle = page.wait_for_function(GRID_CELL_JS, arg=[1, row, len(ids)], polling=100)
+    handle = page.wait_for_function(GRID_CELL_JS, arg=["Patient", row, len(ids)], polling=100)
     assert handle.json_value() == shown_name
     assert demo.patient_family_name in shown_name
 

@@ -28,7 +28,7 @@ from shared.services import checkin, clinic_settings  # noqa: E402
 log = logging.getLogger("kiosk")
 
 STEPS = {
-    "welcome": lambda ctx: welcome.render(),
+    "welcome": lambda ctx: welcome.render(_welcome_message(ctx)),
     "help": help_step.render,
     "scan": find.render_scan,
     "code_problem": find.render_code_problem,
@@ -49,6 +49,14 @@ STEPS = {
     "walk_in_done": finish.render_walk_in_done,
 }
 WARN_BEFORE_RESET = timedelta(seconds=20)
+
+
+def _welcome_message(ctx: AppContext) -> str:
+    """The clinic's own message on the welcome screen, in the patient's language."""
+    with Session(ctx.engine) as session:
+        rules = clinic_settings.load(session)
+    return rules.welcome_message_es if lang() == "es" and rules.welcome_message_es else (
+        rules.welcome_message_en)
 
 
 @st.fragment(run_every=5)

@@ -10,14 +10,18 @@ header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSideb
 [data-testid="stSidebarCollapsedControl"], [data-testid="stDecoration"], footer,
 #MainMenu, [data-testid="stStatusWidget"] { display: none !important; }
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
-.block-container { padding-top: 1.5rem; max-width: 980px; }
+.block-container { padding-top: 1rem; padding-bottom: 1rem; max-width: 980px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
   font-size: 1.4rem; line-height: 1.5; }
 h1 { font-size: 2.6rem !important; line-height: 1.2 !important; }
 h2 { font-size: 2.0rem !important; }
 .stButton > button, .stFormSubmitButton > button, .stDownloadButton > button {
   min-height: 72px; font-size: 1.5rem !important; font-weight: 600; border-radius: 14px;
-  border-width: 2px; padding: 0.6rem 1.2rem; }
+  border: 2px solid #4B5563; padding: 0.6rem 1.2rem; }
+.stButton > button[kind="secondary"] { background: #EEF4FB; color: #0B2545; }
+.st-key-languages .stButton > button { min-height: 52px; font-size: 1.15rem !important;
+  background: #FFFFFF; }
+.st-key-languages .stButton > button p { font-size: 1.15rem !important; }
 .stButton > button p, .stFormSubmitButton > button p { font-size: 1.5rem !important; }
 .stTextInput input, .stDateInput input, .stNumberInput input, .stSelectbox div[role="combobox"] {
   min-height: 60px; font-size: 1.5rem !important; }
@@ -25,7 +29,7 @@ label p { font-size: 1.3rem !important; font-weight: 600; }
 .st-key-need_help button { background: #B42318 !important; color: #FFFFFF !important;
   border-color: #B42318 !important; }
 .st-key-need_help button p { color: #FFFFFF !important; }
-.kiosk-help { color: #374151; font-size: 1.15rem; margin: -0.4rem 0 1rem 0.2rem; }
+.kiosk-help { color: #374151; font-size: 1.05rem !important; margin: 0.1rem 0 0.4rem 0.2rem; }
 .kiosk-clinic { color: #0B5CAD; font-weight: 700; font-size: 1.3rem; }
 </style>
 """

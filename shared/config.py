@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -79,20 +80,27 @@ def _secret_key(env: dict[str, str], instance: Path) -> str:
             raise ConfigError("CHECKIN_SECRET_KEY: too short (use at least 32 characters)")
         return raw
     key_file = instance / "secret_key"
-    if key_file.exists():
+    if not key_file.exists():
+        key = secrets.token_urlsafe(48)
+        try:
+            # Created with 0600 from the start, so the key is never readable by others.
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # the other app started at the same moment and made it; read theirs
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(key + "\n")
+            return key
+    # Another process may still be writing it: give it a moment before calling it damaged.
+    for _ in range(50):
         stored = key_file.read_text().strip()
-        if len(stored) < 32:
-            raise ConfigError(
-                f"CHECKIN_SECRET_KEY: the stored key in {key_file} is damaged "
-                "(delete the file to make a new one; issued QR codes stop working)"
-            )
-        return stored
-    key = secrets.token_urlsafe(48)
-    # Created with 0600 from the start, so the key is never readable by others.
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return key
+        if len(stored) >= 32:
+            return stored
+        time.sleep(0.02)
+    raise ConfigError(
+        f"CHECKIN_SECRET_KEY: the stored key in {key_file} is damaged "
+        "(delete the file to make a new one; issued QR codes stop working)"
+    )
 
 
 def _machine_timezone(env: dict[str, str]) -> str:

@@ -59,6 +59,14 @@ class Appointment(Base):
     in_room_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Called to a room: the waiting-room screen shows the ticket, never the name.
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    room: Mapped[str | None] = mapped_column(String(40))
+    ticket: Mapped[str | None] = mapped_column(String(12))
+    # A representative moved the patient in the queue: minutes earlier (+) or later (-),
+    # with the reason kept in queue_note.
+    queue_shift_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queue_note: Mapped[str | None] = mapped_column(String(200))
     # Optimistic concurrency: two representatives acting at once cannot both win.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

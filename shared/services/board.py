@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from shared.models import (
     Provider,
 )
 from shared.models.patients import age_on
+from shared.services.queue import Waiting, queue_order
 
 
 @dataclass(frozen=True)
@@ -191,3 +192,74 @@ def _unnamed(flag: Flag) -> str:
     if flag.kind == FlagKind.WALK_IN and flag.new_value:
         return f"{flag.new_value.get('given_name', '')} {flag.new_value.get('family_name', '')}"
     return ""
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    position: int
+    provider_position: int
+    appointment_id: int
+    version: int
+    ticket: str
+    patient_name: str
+    provider_id: int
+    provider: str
+    start: datetime
+    arrived_at: datetime | None
+    status: AppointmentStatus
+    reason_key: str
+    note: str | None
+    called_at: datetime | None
+    room: str | None
+
+
+def queue_for_day(
+    session: Session, day: date, tz: ZoneInfo, *, grace_minutes: int
+) -> list[QueueRow]:
+    """Everyone waiting today (arrived or checked in), in the order they should be seen,
+    with the reason for each place. Two queries."""
+    start, end = day_bounds(day, tz)
+    rows = session.execute(
+        select(Appointment, Patient.legal_given_name, Patient.preferred_name,
+               Patient.legal_family_name, Provider.display_name)
+        .join(Patient, Appointment.patient_id == Patient.id)
+        .join(Provider, Appointment.provider_id == Provider.id)
+        .where(Appointment.start >= start, Appointment.start < end,
+               Appointment.status.in_((AppointmentStatus.ARRIVED,
+                                       AppointmentStatus.CHECKED_IN)))
+    ).all()
+    ids = [r[0].id for r in rows]
+    urgent = set()
+    if ids:
+        urgent = set(session.scalars(
+            select(Flag.appointment_id).where(
+                Flag.appointment_id.in_(ids), Flag.status == FlagStatus.OPEN,
+                Flag.severity == FlagSeverity.URGENT,
+                Flag.kind.in_((FlagKind.URGENT_ANSWER, FlagKind.HELP_REQUEST)),
+            )
+        ))
+    by_id = {r[0].id: r for r in rows}
+    waiting = [
+        Waiting(
+            appointment_id=a.id, provider_id=a.provider_id,
+            start=a.start - timedelta(minutes=a.queue_shift_minutes),
+            arrived_at=a.arrived_at or a.start, urgent=a.id in urgent,
+        )
+        for a, *_ in rows
+    ]
+    places = queue_order(waiting, grace=timedelta(minutes=grace_minutes))
+    per_provider: dict[int, int] = {}
+    result = []
+    for place in places:
+        a, given, preferred, family, provider = by_id[place.appointment_id]
+        per_provider[a.provider_id] = per_provider.get(a.provider_id, 0) + 1
+        result.append(QueueRow(
+            position=place.position, provider_position=per_provider[a.provider_id],
+            appointment_id=a.id, version=a.version, ticket=a.ticket or "",
+            patient_name=f"{preferred or given} {family}", provider_id=a.provider_id,
+            provider=provider, start=a.start, arrived_at=a.arrived_at,
+            status=AppointmentStatus(a.status),
+            reason_key="queue.reason_moved" if a.queue_shift_minutes else place.reason_key,
+            note=a.queue_note, called_at=a.called_at, room=a.room,
+        ))
+    return result

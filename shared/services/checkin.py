@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.clinic_time import day_bounds
@@ -276,6 +276,8 @@ def begin(
         return existing
     if appointment.status in (S.BOOKED, S.NOSHOW):
         change_status(appointment, S.ARRIVED, now)
+    if appointment.ticket is None:
+        appointment.ticket = next_ticket(session, now=now, tz=tz)
     check_in = CheckIn(
         appointment_id=appointment.id,
         channel=channel,
@@ -291,6 +293,18 @@ def begin(
                  action="checkin.started", record_type="appointment", record_id=appointment.id,
                  detail={"channel": channel.value}, at=now)
     return check_in
+
+
+def next_ticket(session: Session, *, now: datetime, tz: ZoneInfo) -> str:
+    """The next waiting-room ticket of the day (A001, A002...): it stands for the patient on
+    the lobby screen, so no name is ever shown there."""
+    start, end = day_bounds(now.astimezone(tz).date(), tz)
+    issued = session.scalar(
+        select(func.count()).select_from(Appointment).where(
+            Appointment.start >= start, Appointment.start < end, Appointment.ticket.is_not(None)
+        )
+    ) or 0
+    return f"A{issued + 1:03d}"
 
 
 def mark_step(session: Session, check_in_id: int, step: str, now: datetime) -> None:

@@ -66,7 +66,9 @@ def _coerce(name: str, value: Any) -> Any:
         if not items or not set(items) <= {"en", "es"} or "en" not in items:
             raise SettingsInvalid("languages must include English", name=name)
         return items
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise SettingsInvalid(f"{name} must be text", name=name)
+    text = value.strip()
     if name == "clinic_name" and not text:
         raise SettingsInvalid("the clinic needs a name", name=name)
     if len(text) > 500:

@@ -135,6 +135,9 @@ def validate_answer(v: KioskQuestionVersion, raw: Any) -> Any:
             return text or None
         case Q.NUMBER | Q.PAIN_SCALE:
             value = _number(raw)
+            if v.type == Q.PAIN_SCALE and not value.is_integer():
+                raise AnswerInvalid("whole number", key="questions.error_range", low="0",
+                                    high="10")
             low, high = (0, 10) if v.type == Q.PAIN_SCALE else (v.min_value, v.max_value)
             if (low is not None and value < low) or (high is not None and value > high):
                 raise AnswerInvalid("out of range", key="questions.error_range",
@@ -160,10 +163,15 @@ def rule_matches(when: dict[str, Any], value: Any) -> bool:
     if value is None:
         return False
     values = value if isinstance(value, list) else [value]
+
+    def same(a: Any, b: Any) -> bool:
+        # True must not match 1, nor False 0: a yes/no rule is about a yes/no answer.
+        return a == b and isinstance(a, bool) == isinstance(b, bool)
+
     if "equals" in when:
-        return when["equals"] in values
+        return any(same(v, when["equals"]) for v in values)
     if "in" in when:
-        return any(v in when["in"] for v in values)
+        return any(same(v, w) for v in values for w in when["in"])
     numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
     if "at_least" in when:
         return any(v >= when["at_least"] for v in numeric)

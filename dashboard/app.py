@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 from dashboard.auth import current_staff, sign_in_form, sign_out_button  # noqa: E402
 from dashboard.context import app_context  # noqa: E402
-from dashboard.screens import arrivals, flags  # noqa: E402
+from dashboard.screens import display  # noqa: E402
 from shared.i18n import t  # noqa: E402
 from shared.runtime import AppUnavailable  # noqa: E402
 
@@ -31,10 +31,16 @@ def main() -> None:
         st.title(t("dash.unavailable_title"))
         st.markdown(t("dash.unavailable_body", reason=str(exc)))
         return
+    if st.query_params.get("display") == "waiting-room":
+        # The lobby screen: tickets only, no sign-in, no navigation to anything else.
+        display.render()
+        return
     user = current_staff()
     pages = [
-        st.Page(arrivals.page, title=t("dash.arrivals"), url_path="arrivals", default=True),
-        st.Page(flags.page, title=t("dash.flags"), url_path="flags"),
+        st.Page("screens/arrivals.py", title=t("dash.arrivals"), url_path="arrivals",
+                default=True),
+        st.Page("screens/queue.py", title=t("queue.title"), url_path="queue"),
+        st.Page("screens/flags.py", title=t("dash.flags"), url_path="flags"),
     ]
     # Navigation is always declared, so a URL stays valid across sign-in and sign-out;
     # only a signed-in user's page ever runs.

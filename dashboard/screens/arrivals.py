@@ -51,7 +51,7 @@ def _alert_strip(user: dict) -> None:
                 with session_scope(ctx.engine) as session:
                     review.acknowledge(session, alert.flag_id, staff_user_id=user["user_id"],
                                        now=utcnow())
-                st.rerun(scope="fragment")
+                st.rerun()
 
 
 def _filters() -> None:
@@ -136,3 +136,6 @@ def _board() -> None:
     styled = frame.style.map(colour, subset=[waiting_col]) if not frame.empty else frame
     st.dataframe(styled, hide_index=True, width="stretch",
                  height=min(40 + 35 * max(len(table), 1), 800), key="arrivals_table")
+
+
+page()

@@ -126,3 +126,6 @@ def _decide(ctx, user: dict, flag: FlagRow, action: str, *, edited: dict | None 
         st.session_state.pop(f"flag_{flag.flag_id}_{suffix}", None)
     st.toast(t("dash.accepted") if action == "accept" else t("dash.rejected"))
     st.rerun()
+
+
+page()

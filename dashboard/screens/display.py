@@ -1,0 +1,68 @@
+"""The waiting-room screen for the lobby: "now calling" and "next" by ticket number only.
+No sign-in, no names, and nothing else reachable from it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from dashboard.context import app_context
+from shared.clinic_time import clinic_today
+from shared.i18n import t
+from shared.models import utcnow
+from shared.services import clinic_settings
+from shared.services.board import queue_for_day
+
+REFRESH_SECONDS = 5
+CALL_SHOWN_FOR = timedelta(minutes=10)
+NEXT_COUNT = 6
+
+DISPLAY_CSS = """
+<style>
+header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSidebar"],
+[data-testid="stSidebarCollapsedControl"], footer, #MainMenu { display: none !important; }
+.block-container { padding-top: 1rem; }
+.calling { font-size: 4.5rem; font-weight: 800; color: #0B2545; line-height: 1.15; }
+.calling small { font-size: 3rem; font-weight: 600; color: #0B5CAD; }
+.next-ticket { font-size: 3rem; font-weight: 700; color: #111827; }
+.display-title { font-size: 2.4rem; font-weight: 700; color: #374151; }
+</style>
+"""
+
+
+def render() -> None:
+    st.html(DISPLAY_CSS)
+    _board()
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def _board() -> None:
+    ctx = app_context()
+    tz = ctx.settings.tz
+    now = utcnow()
+    with Session(ctx.engine) as session:
+        rules = clinic_settings.load(session)
+        rows = queue_for_day(session, clinic_today(tz), tz, grace_minutes=rules.grace_minutes)
+    calling = sorted(
+        (r for r in rows if r.called_at and now - r.called_at < CALL_SHOWN_FOR and r.ticket),
+        key=lambda r: r.called_at, reverse=True,
+    )
+    upcoming = [r for r in rows if not r.called_at and r.ticket][:NEXT_COUNT]
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.markdown(f'<p class="display-title">{t("display.now_calling")}</p>',
+                    unsafe_allow_html=True)
+        if not calling:
+            st.markdown(f'<p class="next-ticket">{t("display.nobody")}</p>',
+                        unsafe_allow_html=True)
+        for r in calling[:3]:
+            room = t("display.room", room=r.room or "")
+            st.markdown(f'<p class="calling">{r.ticket} <small>→ {room}</small></p>',
+                        unsafe_allow_html=True)
+    with right:
+        st.markdown(f'<p class="display-title">{t("display.next")}</p>',
+                    unsafe_allow_html=True)
+        for r in upcoming:
+            st.markdown(f'<p class="next-ticket">{r.ticket}</p>', unsafe_allow_html=True)

@@ -1,0 +1,167 @@
+"""The queue: who should be seen next, per provider and overall, with a reason for each
+place, and the desk's actions on the selected patient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import streamlit as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.auth import require_role
+from dashboard.context import app_context
+from shared.clinic_time import clinic_today, day_bounds
+from shared.db import session_scope
+from shared.errors import DomainError
+from shared.i18n import t
+from shared.models import Appointment, AppointmentStatus, Patient, StaffRole, utcnow
+from shared.services import clinic_settings, desk
+from shared.services.board import QueueRow, queue_for_day
+from shared.services.slips import format_time
+
+REFRESH_SECONDS = 5
+
+
+def page() -> None:
+    user = require_role(StaffRole.REPRESENTATIVE, StaffRole.MANAGER)
+    st.title(t("queue.title"))
+    _queue(user)
+    _other_lists(user)
+
+
+def _act(user: dict, action: Callable[..., object], appointment_id: int, version: int,
+         **kwargs: object) -> None:
+    ctx = app_context()
+    try:
+        with session_scope(ctx.engine) as session:
+            action(session, appointment_id, staff_user_id=user["user_id"], now=utcnow(),
+                   expected_version=version, **kwargs)
+    except DomainError as exc:
+        st.session_state["queue_message"] = ("error", t(exc.key, **exc.params))
+    else:
+        st.session_state["queue_message"] = ("success", t("desk.done"))
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def _queue(user: dict) -> None:
+    ctx = app_context()
+    tz = ctx.settings.tz
+    now = utcnow()
+    with Session(ctx.engine) as session:
+        rules = clinic_settings.load(session)
+        rows = queue_for_day(session, clinic_today(tz), tz, grace_minutes=rules.grace_minutes)
+    kind, text = st.session_state.pop("queue_message", (None, None))
+    if kind == "error":
+        st.error(text)
+    elif kind == "success":
+        st.success(text)
+    if not rows:
+        st.info(t("queue.empty"))
+        return
+    providers = sorted({r.provider for r in rows})
+    choice = st.segmented_control(t("dash.filter_provider"), [t("queue.overall"), *providers],
+                                  default=t("queue.overall"), key="queue_provider")
+    shown = [r for r in rows if choice in (None, t("queue.overall")) or r.provider == choice]
+    table = [{
+        t("queue.col_pos"): r.position if choice in (None, t("queue.overall"))
+        else r.provider_position,
+        t("queue.col_ticket"): r.ticket,
+        t("dash.col_patient"): r.patient_name,
+        t("dash.col_provider"): r.provider,
+        t("dash.col_time"): format_time(r.start, tz),
+        t("dash.col_arrived"): format_time(r.arrived_at, tz) if r.arrived_at else "",
+        t("dash.col_waiting"): int((now - r.arrived_at).total_seconds() // 60)
+        if r.arrived_at else 0,
+        t("dash.col_status"): t(f"status.{r.status.value}"),
+        t("queue.col_reason"): t(r.reason_key) + (f" ({r.note})" if r.note else ""),
+        t("queue.col_room"): r.room or "",
+    } for r in shown]
+    st.dataframe(table, hide_index=True, width="stretch", key="queue_table")
+    # Chosen by appointment id, not by row: a refresh that reorders the line never moves
+    # the selection onto another patient.
+    by_id = {r.appointment_id: r for r in shown}
+    labels = {r.appointment_id: f"{r.ticket} · {r.patient_name}" for r in shown}
+    chosen = st.selectbox(t("queue.select_hint"), options=list(by_id), index=None,
+                          format_func=labels.get, key="queue_selected")
+    if chosen in by_id:
+        _actions(user, by_id[chosen])
+
+
+def _actions(user: dict, row: QueueRow) -> None:
+    st.markdown(f"**{t('queue.selected', name=row.patient_name, ticket=row.ticket)}**")
+    key = f"act_{row.appointment_id}"
+    room_col, call_col, in_col, undo_col = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
+    room = room_col.text_input(t("queue.room"), key=f"{key}_room", max_chars=40)
+    if call_col.button(t("queue.call"), key=f"{key}_call", type="primary", width="stretch"):
+        _act(user, desk.call_to_room, row.appointment_id, row.version, room=room)
+        st.rerun()
+    if in_col.button(t("queue.in_room"), key=f"{key}_in_room", width="stretch"):
+        _act(user, desk.mark_in_room, row.appointment_id, row.version)
+        st.rerun()
+    if undo_col.button(t("queue.undo"), key=f"{key}_undo", width="stretch"):
+        _act(user, desk.undo_last, row.appointment_id, row.version)
+        st.rerun()
+    with st.expander(t("queue.move")):
+        minutes = st.number_input(t("queue.move_minutes"), min_value=-240, max_value=240,
+                                  value=15, step=5, key=f"{key}_minutes")
+        reason = st.text_input(t("queue.move_reason"), key=f"{key}_move_reason", max_chars=200)
+        if st.button(t("queue.move"), key=f"{key}_move"):
+            _act(user, desk.move_in_queue, row.appointment_id, row.version,
+                 minutes_earlier=int(minutes), reason=reason)
+            st.rerun()
+    with st.expander(t("queue.cancel")):
+        code = st.selectbox(t("queue.cancel_reason"), desk.CANCEL_REASONS, index=None,
+                            format_func=lambda c: t(f"reason.{c}"), key=f"{key}_cancel_reason")
+        if st.button(t("queue.cancel"), key=f"{key}_cancel"):
+            _act(user, desk.cancel, row.appointment_id, row.version, reason_code=code or "")
+            st.rerun()
+
+
+def _other_lists(user: dict) -> None:
+    """Patients in a room (to complete) and booked patients past the grace period (no-show)."""
+    ctx = app_context()
+    tz = ctx.settings.tz
+    now = utcnow()
+    start, end = day_bounds(clinic_today(tz), tz)
+    with Session(ctx.engine) as session:
+        rules = clinic_settings.load(session)
+        rows = session.execute(
+            select(Appointment.id, Appointment.version, Appointment.status, Appointment.start,
+                   Appointment.room, Patient.legal_given_name, Patient.preferred_name,
+                   Patient.legal_family_name)
+            .join(Patient, Appointment.patient_id == Patient.id)
+            .where(Appointment.start >= start, Appointment.start < end,
+                   Appointment.status.in_((AppointmentStatus.IN_ROOM,
+                                           AppointmentStatus.BOOKED)))
+            .order_by(Appointment.start)
+        ).all()
+    grace = timedelta(minutes=rules.grace_minutes)
+    in_room = [r for r in rows if r.status == AppointmentStatus.IN_ROOM]
+    missing = [r for r in rows if r.status == AppointmentStatus.BOOKED and now > r.start + grace]
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("queue.in_room_title"))
+        for r in in_room:
+            name = f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}"
+            a, b, c = st.columns([3, 2, 2], vertical_alignment="center")
+            a.markdown(f"{name} · {r.room or ''}")
+            if b.button(t("queue.complete"), key=f"done_{r.id}", width="stretch"):
+                _act(user, desk.complete_visit, r.id, r.version)
+                st.rerun()
+            if c.button(t("queue.undo"), key=f"undo_room_{r.id}", width="stretch"):
+                _act(user, desk.undo_last, r.id, r.version)
+                st.rerun()
+    with right:
+        st.subheader(t("queue.not_arrived_title"))
+        for r in missing:
+            name = f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}"
+            a, b = st.columns([3, 2], vertical_alignment="center")
+            a.markdown(f"{format_time(r.start, tz)} · {name}")
+            if b.button(t("queue.noshow"), key=f"noshow_{r.id}", width="stretch"):
+                _act(user, desk.mark_no_show, r.id, r.version, rules=rules)
+                st.rerun()
+
+
+page()

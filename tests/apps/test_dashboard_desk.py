@@ -1,0 +1,153 @@
+"""The desk's pages driven without a browser: alerts, flags, queue, the waiting-room screen."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from shared import demo
+from shared.config import get_settings
+from shared.db import session_scope
+from shared.models import (
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    Flag,
+    FlagKind,
+    FlagStatus,
+    Patient,
+    utcnow,
+)
+from shared.services import checkin, clinic_settings, details, flags
+from tests.apps.conftest import DASHBOARD
+
+
+@pytest.fixture
+def desk_day(app_db):
+    """A demo day where the demo patient has arrived and reported a new phone number, and
+    someone pressed "I need help" on the second kiosk."""
+    settings = get_settings()
+    now = utcnow()
+    with session_scope(app_db) as session:
+        info = demo.seed_demo(session, tz=settings.tz, now=now)
+    with session_scope(app_db) as session:
+        check_in = checkin.begin(session, info.appointment_id, channel=Channel.KIOSK, now=now,
+                                 tz=settings.tz, rules=clinic_settings.load(session),
+                                 kiosk_id="kiosk-1")
+        patient = check_in.appointment.patient
+        reported = replace(details.current_details(patient), phone="+13125550188")
+        details.report_changes(session, patient, reported, appointment_id=info.appointment_id,
+                               now=now, kiosk_id="kiosk-1")
+        flags.request_help(session, kiosk_id="lobby-2", now=now)
+    return info
+
+
+def _signed_in(username: str = "rep") -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=30)
+    at.run()
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(demo.DEMO_PASSWORDS[username])
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _open(at: AppTest, screen: str) -> AppTest:
+    at.switch_page(f"screens/{screen}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_alert_strip_shows_the_help_press_until_someone_acknowledges(app_db, desk_day) -> None:
+    at = _signed_in()
+    assert any("Help requested" in e.value and "lobby-2" in e.value for e in at.error)
+    ack = next(b for b in at.button if (b.key or "").startswith("ack_"))
+    ack.click().run()
+    assert not at.exception
+    assert not any("Help requested" in e.value for e in at.error)
+    with Session(app_db) as session:
+        flag = session.scalars(select(Flag).where(Flag.kiosk_id == "lobby-2")).one()
+    assert flag.acknowledged_at is not None
+    assert flag.acknowledged_by_id is not None
+    assert flag.status == FlagStatus.OPEN
+
+
+def test_accepting_a_phone_flag_updates_the_record(app_db, desk_day) -> None:
+    at = _open(_signed_in(), "flags")
+    with Session(app_db) as session:
+        flag = session.scalars(select(Flag).where(Flag.kind == FlagKind.PHONE_CHANGE)).one()
+    at.button(key=f"flag_{flag.id}_accept").click().run()
+    assert not at.exception
+    with Session(app_db) as session:
+        patient = session.scalars(select(Patient).where(Patient.mrn == "DEMO-0001")).one()
+        assert patient.phone == "+13125550188"
+        assert session.get(Flag, flag.id).status == FlagStatus.ACCEPTED
+
+
+def test_rejecting_without_a_reason_is_refused_and_nothing_changes(app_db, desk_day) -> None:
+    at = _open(_signed_in(), "flags")
+    with Session(app_db) as session:
+        flag = session.scalars(select(Flag).where(Flag.kind == FlagKind.PHONE_CHANGE)).one()
+        before = session.scalars(select(Patient.phone).where(Patient.mrn == "DEMO-0001")).one()
+    at.button(key=f"flag_{flag.id}_reject_open").click().run()
+    next(b for b in at.button if b.label == "Reject" and b.form_id).click().run()
+    assert not at.exception
+    assert "Please give a reason." in [e.value for e in at.error]
+    with Session(app_db) as session:
+        assert session.get(Flag, flag.id).status == FlagStatus.OPEN
+        after = session.scalars(select(Patient.phone).where(Patient.mrn == "DEMO-0001")).one()
+    assert after == before
+
+
+def test_queue_lists_the_waiting_patient_and_calls_them_to_a_room(app_db, desk_day) -> None:
+    at = _open(_signed_in(), "queue")
+    assert at.dataframe, "the queue table is shown"
+    at.selectbox(key="queue_selected").set_value(desk_day.appointment_id).run()
+    at.text_input(key=f"act_{desk_day.appointment_id}_room").input("Room 4")
+    at.button(key=f"act_{desk_day.appointment_id}_call").click().run()
+    assert not at.exception
+    with Session(app_db) as session:
+        appointment = session.get(Appointment, desk_day.appointment_id)
+    assert appointment.room == "Room 4"
+    assert appointment.called_at is not None
+
+
+def test_marking_in_room_then_undo_restores_the_status(app_db, desk_day) -> None:
+    at = _open(_signed_in(), "queue")
+    at.selectbox(key="queue_selected").set_value(desk_day.appointment_id).run()
+    at.button(key=f"act_{desk_day.appointment_id}_in_room").click().run()
+    with Session(app_db) as session:
+        assert session.get(Appointment, desk_day.appointment_id).status == (
+            AppointmentStatus.IN_ROOM)
+    at.button(key=f"undo_room_{desk_day.appointment_id}").click().run()
+    assert not at.exception
+    with Session(app_db) as session:
+        assert session.get(Appointment, desk_day.appointment_id).status == (
+            AppointmentStatus.ARRIVED)
+
+
+def test_waiting_room_screen_shows_tickets_never_names(app_db, desk_day) -> None:
+    at = AppTest.from_file(DASHBOARD, default_timeout=30)
+    at.query_params["display"] = "waiting-room"
+    at.run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "A001" in text
+    with Session(app_db) as session:
+        names = session.scalars(select(Patient.legal_family_name)).all()
+    assert not any(name in text for name in names)
+    assert not at.text_input  # no sign-in form, nothing else reachable
+
+
+def test_pages_refuse_a_signed_out_visitor(app_db, desk_day) -> None:
+    at = AppTest.from_file(DASHBOARD, default_timeout=30)
+    at.run()
+    at.switch_page("screens/flags.py").run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown) + " ".join(e.value for e in at.error)
+    assert "Parker" not in text
+    assert at.title[0].value == "Sign in"

@@ -41,6 +41,7 @@ def main() -> None:
                 default=True),
         st.Page("screens/queue.py", title=t("queue.title"), url_path="queue"),
         st.Page("screens/flags.py", title=t("dash.flags"), url_path="flags"),
+        st.Page("screens/patient.py", title=t("patient.title"), url_path="patient"),
     ]
     # Navigation is always declared, so a URL stays valid across sign-in and sign-out;
     # only a signed-in user's page ever runs.

@@ -20,9 +20,9 @@ from shared import demo, migrate
 from shared.config import ConfigError, Settings, get_settings
 from shared.db import DatabaseUnavailable, check_connection, make_engine, session_scope
 from shared.errors import DomainError
-from shared.models import Appointment, Language, StaffRole, utcnow
-from shared.services import clinic_settings, staff, tokens
-from shared.services.slips import SlipContent, format_time, render_slip
+from shared.models import Appointment, StaffRole, utcnow
+from shared.services import staff, tokens
+from shared.services.slips import format_time, issue_slip
 
 EXIT_USAGE, EXIT_CONFIG, EXIT_DATABASE = 1, 2, 3
 
@@ -89,26 +89,13 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> None:
     print(f"Created {user.role.value} '{user.username}'.")
 
 
-def _write_slip(session: Session, appointment: Appointment, settings: Settings, out: Path) -> str:
-    issued = tokens.issue_token(
-        session, appointment, secret_key=settings.secret_key, tz=settings.tz, now=utcnow(),
-        actor_type="cli",
-    )
-    link = tokens.checkin_link(settings.kiosk_url, issued.token)
-    language = appointment.patient.preferred_language
-    location = appointment.location
-    content = SlipContent(
-        clinic_name=clinic_settings.load(session).clinic_name,
-        start=appointment.start,
-        provider=appointment.provider.display_name,
-        location=location.label,
-        directions=location.directions_es if language == Language.ES else location.directions_en,
-        link=link,
-        language=language.value,
-    )
+def _write_slip(session: Session, appointment: Appointment, settings: Settings, out: Path,
+                kiosk_url: str | None = None) -> str:
+    slip = issue_slip(session, appointment, secret_key=settings.secret_key, tz=settings.tz,
+                      kiosk_url=kiosk_url or settings.kiosk_url, now=utcnow(), actor_type="cli")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(render_slip(content, settings.tz))
-    return issued.token
+    out.write_bytes(slip.png)
+    return slip.token
 
 
 def cmd_issue_token(args: argparse.Namespace, settings: Settings) -> None:
@@ -138,7 +125,7 @@ def cmd_demo_info(args: argparse.Namespace, settings: Settings) -> None:
             return
         appointment = session.get(Appointment, info.appointment_id)
         assert appointment is not None
-        token = _write_slip(session, appointment, settings, out)
+        token = _write_slip(session, appointment, settings, out, args.kiosk_url)
         today = utcnow().astimezone(settings.tz).date()
     print(f"  Kiosk:      {args.kiosk_url}")
     print(f"  Dashboard:  {args.dashboard_url}")

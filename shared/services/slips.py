@@ -10,8 +10,11 @@ from zoneinfo import ZoneInfo
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy.orm import Session
 
 from shared.i18n import t
+from shared.models import Appointment, Language
+from shared.services import clinic_settings, tokens
 
 WIDTH, HEIGHT = 800, 1100
 MARGIN = 60
@@ -101,3 +104,40 @@ def render_slip(content: SlipContent, tz: ZoneInfo) -> bytes:
     out = BytesIO()
     img.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class IssuedSlip:
+    token: str
+    link: str
+    png: bytes
+
+
+def issue_slip(
+    session: Session,
+    appointment: Appointment,
+    *,
+    secret_key: str,
+    tz: ZoneInfo,
+    kiosk_url: str,
+    now: datetime,
+    actor_type: str,
+    actor_id: str | int | None = None,
+) -> IssuedSlip:
+    """A new code for the appointment (the old one stops working) and its printable slip,
+    in the patient's language."""
+    issued = tokens.issue_token(session, appointment, secret_key=secret_key, tz=tz, now=now,
+                                actor_type=actor_type, actor_id=actor_id)
+    link = tokens.checkin_link(kiosk_url, issued.token)
+    language = appointment.patient.preferred_language
+    location = appointment.location
+    content = SlipContent(
+        clinic_name=clinic_settings.load(session).clinic_name,
+        start=appointment.start,
+        provider=appointment.provider.display_name,
+        location=location.label,
+        directions=location.directions_es if language == Language.ES else location.directions_en,
+        link=link,
+        language=language.value,
+    )
+    return IssuedSlip(token=issued.token, link=link, png=render_slip(content, tz))

@@ -151,3 +151,37 @@ def test_pages_refuse_a_signed_out_visitor(app_db, desk_day) -> None:
     text = " ".join(m.value for m in at.markdown) + " ".join(e.value for e in at.error)
     assert "Parker" not in text
     assert at.title[0].value == "Sign in"
+
+
+def test_patient_page_shows_the_record_and_checks_in_at_the_desk(app_db, desk_day) -> None:
+    at = _open(_signed_in(), "patient")
+    at.text_input(key="patient_search").input("Parker").run()
+    assert not at.exception
+    assert any("Parker" in h.value for h in at.header)
+    with Session(app_db) as session:
+        other = session.scalars(
+            select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED,
+                                      Appointment.id != desk_day.appointment_id)
+        ).first()
+        mrn = session.get(Patient, other.patient_id).mrn
+    at.text_input(key="patient_search").input(mrn).run()
+    at.button(key=f"desk_checkin_{other.id}").click().run()
+    assert not at.exception
+    with Session(app_db) as session:
+        status = session.get(Appointment, other.id).status
+    assert status in (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN)
+
+
+def test_new_slip_revokes_the_old_code(app_db, desk_day) -> None:
+    at = _open(_signed_in(), "patient")
+    at.text_input(key="patient_search").input("DEMO-0001").run()
+    at.button(key=f"slip_{desk_day.appointment_id}").click().run()
+    assert not at.exception
+    at.button(key=f"slip_{desk_day.appointment_id}").click().run()
+    with Session(app_db) as session:
+        from shared.models import CheckInToken
+
+        rows = session.scalars(select(CheckInToken).where(
+            CheckInToken.appointment_id == desk_day.appointment_id)).all()
+    assert len(rows) == 2
+    assert sum(r.revoked_at is None for r in rows) == 1

@@ -217,6 +217,8 @@ class LiveDb:
 class Apps:
     kiosk_url: str
     dashboard_url: str
+    # The CHECKIN_SECRET_KEY both apps run with, so a test can issue codes they accept.
+    secret_key: str = ""
 
 
 @pytest.fixture(scope="session")
@@ -275,12 +277,13 @@ def _stop(process: subprocess.Popen) -> None:
 def apps(live_db: LiveDb) -> Iterator[Apps]:
     """The kiosk and the dashboard, each in its own `streamlit run` on a free port."""
     env = dict(os.environ)
+    secret_key = secrets.token_urlsafe(48)
     env.update(
         CHECKIN_DATABASE_URL=live_db.url,
         CHECKIN_INSTANCE_DIR=str(live_db.instance_dir),
         CHECKIN_TIMEZONE=CLINIC_TZ,
         # Given here so the two apps never race to create instance/secret_key.
-        CHECKIN_SECRET_KEY=secrets.token_urlsafe(48),
+        CHECKIN_SECRET_KEY=secret_key,
     )
     env.pop("CHECKIN_KIOSK_ID", None)
     started: list[tuple[str, int, subprocess.Popen, Path]] = []
@@ -320,6 +323,7 @@ def apps(live_db: LiveDb) -> Iterator[Apps]:
         yield Apps(
             kiosk_url=f"http://127.0.0.1:{started[0][1]}/",
             dashboard_url=f"http://127.0.0.1:{started[1][1]}/",
+            secret_key=secret_key,
         )
     finally:
         for _name, _port, process, _log in started:

@@ -162,6 +162,11 @@ def _track_runs(page) -> None:
     page.on("websocket", on_websocket)
 
 
+def track_runs(page) -> None:
+    """Count finished runs on a page opened outside `new_page` (e.g. in another browser)."""
+    _track_runs(page)
+
+
 def runs_finished(page) -> int:
     return _RUNS[page].finished
 

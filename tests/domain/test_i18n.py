@@ -57,6 +57,8 @@ def test_every_key_the_apps_use_exists() -> None:
         for path in (root / folder).rglob("*.py"):
             for match in pattern.finditer(path.read_text()):
                 key = match.group(1) or match.group(2)
+                if key.endswith(("_", ".")):
+                    continue  # a prefix completed at run time (checked by the pages' tests)
                 seen += 1
                 if key not in CATALOGS["en"]:
                     missing.add(f"{path.relative_to(root)}: {key}")

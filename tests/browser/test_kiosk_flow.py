@@ -1,0 +1,451 @@
+"""A patient's check-in on the kiosk in a real browser: a QR code held up to the tablet's
+camera, a code typed by a USB scanner, a consent form signed with a finger, and Spanish.
+
+The camera is Chromium's fake capture device playing a Y4M video of a QR code, so the photo
+the kiosk takes goes through the same upload and zxing-cpp decoding as on the tablet.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time, timedelta
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+import qrcode
+from PIL import Image
+from playwright.sync_api import expect
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from shared.clinic_time import clinic_today
+from shared.db import make_engine, session_scope
+from shared.i18n import t
+from shared.models import (
+    Appointment,
+    AppointmentStatus,
+    CheckIn,
+    ConsentSignature,
+    Location,
+    Provider,
+    utcnow,
+)
+from shared.services import consent, insurance, tokens
+from shared.services.insurance import CoverageState
+from tests.browser.conftest import (
+    CHROMIUM_ARGS,
+    CLINIC_TZ,
+    DEFAULT_BROWSER,
+    RUN_TIMEOUT_MS,
+    click_and_wait,
+    goto_app,
+    runs_finished,
+    screenshot,
+    track_runs,
+    wait_for_app_run,
+)
+from tests.factories import make_appointment, make_coverage, make_patient
+
+pytestmark = pytest.mark.browser
+
+VIDEO_W, VIDEO_H = 640, 480
+VIDEO_FRAMES = 10
+QR_PX = 360
+CHECKABLE = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.NOSHOW)
+DONE_TITLES = re.compile(r"^(You're checked in|Almost done)$")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def db(live_db) -> Iterator[Engine]:
+    engine = make_engine(live_db.url)
+    yield engine
+    engine.dispose()
+
+
+# --- A camera that sees a QR code -----------------------------------------------------------
+
+
+def _qr_frame(text: str) -> Image.Image:
+    """A white 640x480 frame with the QR code of `text` in the middle, ~360 px wide."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
+    qr.add_data(text)
+    qr.make(fit=True)
+    code = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    code = code.resize((QR_PX, QR_PX), Image.Resampling.NEAREST)
+    frame = Image.new("RGB", (VIDEO_W, VIDEO_H), "white")
+    frame.paste(code, ((VIDEO_W - QR_PX) // 2, (VIDEO_H - QR_PX) // 2))
+    return frame
+
+
+def write_y4m(path: Path, frame: Image.Image, frames: int = VIDEO_FRAMES) -> Path:
+    """A short 4:2:0 Y4M video showing `frame`, for --use-file-for-fake-video-capture."""
+    width, height = frame.size
+    y, cb, cr = frame.convert("YCbCr").split()
+    half = (width // 2, height // 2)
+    planes = (y.tobytes() + cb.resize(half, Image.Resampling.BILINEAR).tobytes()
+              + cr.resize(half, Image.Resampling.BILINEAR).tobytes())
+    assert len(planes) == width * height * 3 // 2
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n")
+            out.write(planes)
+    return path
+
+
+@pytest.fixture
+def camera_page(browser) -> Iterator[Callable[..., object]]:
+    """A page in a Chromium of its own whose camera plays a Y4M file, camera allowed."""
+    launched = []
+
+    def _open(video: Path, width: int = 1024, height: int = 768):
+        chromium = browser.browser_type.launch(
+            executable_path=os.environ.get("CHECKIN_BROWSER", DEFAULT_BROWSER),
+            args=[
+                *CHROMIUM_ARGS,
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}",
+            ],
+        )
+        launched.append(chromium)
+        context = chromium.new_context(
+            viewport={"width": width, "height": height},
+            locale="en-US",
+            timezone_id=CLINIC_TZ,
+            reduced_motion="reduce",
+            permissions=["camera"],
+        )
+        context.set_default_timeout(RUN_TIMEOUT_MS)
+        page = context.new_page()
+        track_runs(page)
+        return page
+
+    yield _open
+    for chromium in launched:
+        chromium.close()
+
+
+# --- Driving the kiosk ----------------------------------------------------------------------
+
+
+def _heading(page, name: str | re.Pattern[str]):
+    return page.get_by_role("heading", name=name)
+
+
+def _button(page, name: str):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick `option` in the Streamlit selectbox labelled `label` (typing filters the list)."""
+    box = page.locator("[data-testid='stSelectbox']").filter(
+        has=page.get_by_text(label, exact=True)
+    )
+    field = box.get_by_role("combobox")
+    field.click()
+    field.press_sequentially(option)
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(box).to_contain_text(option)
+
+
+def _enter_birth_date(page, birth: date, language: str = "en") -> None:
+    """Month and day from the lists, the year typed. Inside a form: nothing reruns yet."""
+    months = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+              "dec")
+    _choose(page, t("kiosk.month", language), t(f"month.{months[birth.month - 1]}", language))
+    _choose(page, t("kiosk.day", language), str(birth.day))
+    page.get_by_role("textbox", name=t("kiosk.year", language)).fill(str(birth.year))
+
+
+def _find_by_name(page, family: str, birth: date, *, shot: str | None = None,
+                  language: str = "en") -> None:
+    click_and_wait(page, _button(page, t("kiosk.start_name", language)))
+    expect(_heading(page, t("kiosk.find_title", language))).to_be_visible()
+    page.get_by_role("textbox", name=t("kiosk.family_name", language)).fill(family)
+    _enter_birth_date(page, birth, language)
+    if shot:
+        page.mouse.move(0, 0)
+        screenshot(page, shot)
+    click_and_wait(page, _button(page, t("kiosk.find_button", language)))
+
+
+def _confirm_details_and_insurance(page) -> None:
+    click_and_wait(page, _button(page, "Continue"))
+    expect(_heading(page, "Is this still right?")).to_be_visible()
+    click_and_wait(page, _button(page, "Yes, this is right"))
+    expect(_heading(page, "Your insurance")).to_be_visible()
+    click_and_wait(page, _button(page, "Yes, I still have it"))
+
+
+def _answer_questions(page, *, shot: str | None = None) -> int:
+    """A calm patient's answers: No to yes/no, 2 for pain, a few words, the first choice.
+    Returns how many questions were asked."""
+    progress = page.get_by_text(re.compile(r"^Question \d+ of \d+$"))
+    asked = 0
+    while progress.count():
+        asked += 1
+        assert asked <= 12, "the questions never ended"
+        form = page.locator("[data-testid='stForm']")
+        for group in form.locator("[data-testid='stRadio']").all():
+            no = group.get_by_text("No", exact=True)
+            if no.count():
+                no.click()
+            else:
+                group.locator("label[data-baseweb='radio']").first.click()
+        pills = form.get_by_role("button", name="2", exact=True)
+        if pills.count():
+            pills.click()
+            if shot:
+                page.mouse.move(0, 0)
+                screenshot(page, shot)
+                shot = None
+        for field in form.locator("[data-testid='stTextInput'] input").all():
+            field.fill("Yearly checkup")
+        click_and_wait(page, _button(page, "Next"))
+    return asked
+
+
+def _draw_signature(page) -> None:
+    """A squiggle on the signature pad with the mouse, then wait for the rerun it sends."""
+    pad = page.locator(".st-key-signature_pad")
+    canvas = pad.locator("canvas.upper-canvas")
+    if not canvas.count():
+        canvas = pad.locator("canvas").last
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None and box["width"] > 100 and box["height"] > 60
+    left, top = box["x"] + 40, box["y"] + box["height"] / 2
+    before = runs_finished(page)
+    page.mouse.move(left, top)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(left + i * (box["width"] - 80) / 20,
+                        top + (30 if i % 2 else -30), steps=2)
+    page.mouse.up()
+    wait_for_app_run(page, after=before)
+
+
+# --- Picking patients -----------------------------------------------------------------------
+
+
+def _today_bounds(tz) -> tuple[datetime, datetime]:
+    today = datetime.now(tz).date()
+    start = datetime.combine(today, time.min, tzinfo=tz)
+    return start, datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def _unsigned_adult(engine: Engine, tz) -> tuple[str, str, date, int]:
+    """An adult booked today who has signed no consent form, has insurance in force, and
+    whom family name and birth date alone find (one visit today, no twin).
+
+    Late in the day every seeded visit may be over; then a patient is added for a visit in
+    ten minutes, so the test does not depend on the time it runs.
+    Returns (given name, family name, birth date, appointment id)."""
+    today = clinic_today(tz)
+    start, end = _today_bounds(tz)
+    with session_scope(engine) as session:
+        todays = session.scalars(
+            select(Appointment).where(Appointment.start >= start, Appointment.start < end,
+                                      Appointment.status != AppointmentStatus.CANCELLED)
+        ).all()
+        signed = set(session.scalars(select(ConsentSignature.patient_id)).all())
+        visits: dict[int, int] = {}
+        same_name: dict[tuple[str, date], int] = {}
+        for appointment in todays:
+            patient = appointment.patient
+            visits[patient.id] = visits.get(patient.id, 0) + 1
+            key = (patient.legal_family_name.casefold(), patient.birth_date)
+            same_name[key] = same_name.get(key, 0) + 1
+        for appointment in sorted(todays, key=lambda a: a.start):
+            patient = appointment.patient
+            if (
+                appointment.status in CHECKABLE
+                and appointment.start > utcnow() - timedelta(minutes=10)
+                and patient.id not in signed
+                and patient.age_on(today) >= 30
+                and visits[patient.id] == 1
+                and same_name[(patient.legal_family_name.casefold(), patient.birth_date)] == 1
+                and insurance.primary_coverage(patient, today).state == CoverageState.ACTIVE
+            ):
+                return (patient.preferred_name or patient.legal_given_name,
+                        patient.legal_family_name, patient.birth_date, appointment.id)
+        provider = session.scalars(select(Provider).order_by(Provider.id)).first()
+        location = session.scalars(select(Location).order_by(Location.id)).first()
+        patient = make_patient(session, mrn="BROWSER-0001", legal_given_name="Harriet",
+                               legal_family_name="Quill", birth_date=date(1951, 7, 9),
+                               phone="+1 312 555 0177")
+        make_coverage(session, patient)
+        appointment = make_appointment(session, patient=patient, provider=provider,
+                                       location=location, visit_type="Follow-up",
+                                       start=utcnow() + timedelta(minutes=10))
+        return "Harriet", "Quill", patient.birth_date, appointment.id
+
+
+def _issue_code(engine: Engine, appointment_id: int, secret_key: str, tz) -> str:
+    with session_scope(engine) as session:
+        appointment = session.get(Appointment, appointment_id)
+        assert appointment is not None
+        issued = tokens.issue_token(session, appointment, secret_key=secret_key, tz=tz,
+                                    now=utcnow())
+    return issued.token
+
+
+def _status(engine: Engine, appointment_id: int) -> AppointmentStatus:
+    with Session(engine) as session:
+        appointment = session.get(Appointment, appointment_id)
+        assert appointment is not None
+        return appointment.status
+
+
+# --- Tests ----------------------------------------------------------------------------------
+
+
+def test_qr_code_through_the_camera_checks_the_patient_in(
+    camera_page, apps, live_db, db, tmp_path
+):
+    demo = live_db.demo
+    code = _issue_code(db, demo.appointment_id, apps.secret_key, live_db.tz)
+    link = tokens.checkin_link(apps.kiosk_url, code)
+    video = write_y4m(tmp_path / "qr.y4m", _qr_frame(link))
+
+    page = camera_page(video)
+    goto_app(page, apps.kiosk_url)
+    click_and_wait(page, _button(page, "Scan my code"))
+    expect(_heading(page, "Scan your code")).to_be_visible()
+    take_photo = _button(page, "Take Photo")
+    expect(take_photo).to_be_enabled()  # the camera stream is live
+    click_and_wait(page, take_photo)
+
+    expect(_heading(page, "Please confirm it's you")).to_be_visible()
+    _enter_birth_date(page, demo.birth_date)
+    click_and_wait(page, _button(page, "Continue"))
+
+    expect(_heading(page, f"Hello, {demo.patient_given_name}")).to_be_visible()
+    screenshot(page, "kiosk-appointment.png")
+    click_and_wait(page, _button(page, "Continue"))
+    expect(_heading(page, "Is this still right?")).to_be_visible()
+    screenshot(page, "kiosk-details.png")
+    click_and_wait(page, _button(page, "Yes, this is right"))
+    click_and_wait(page, _button(page, "Yes, I still have it"))
+
+    assert _answer_questions(page, shot="kiosk-question.png") >= 5
+    # The demo patient has signed every form: no consent step.
+    expect(_heading(page, "You're checked in")).to_be_visible()
+    page.mouse.move(0, 0)
+    screenshot(page, "kiosk-done.png")
+
+    assert _status(db, demo.appointment_id) == AppointmentStatus.CHECKED_IN
+    with Session(db) as session:
+        check_in = session.scalars(
+            select(CheckIn).where(CheckIn.appointment_id == demo.appointment_id)
+            .order_by(CheckIn.id.desc())
+        ).first()
+        assert check_in is not None
+        assert check_in.completed_at is not None
+        assert check_in.questions_completed_at is not None
+
+
+def test_code_typed_by_a_usb_scanner_asks_the_birth_date(new_page, apps, live_db, db):
+    demo = live_db.demo
+    code = _issue_code(db, demo.appointment_id, apps.secret_key, live_db.tz)
+    page = new_page(1024, 768)
+    goto_app(page, apps.kiosk_url)
+    click_and_wait(page, _button(page, "Scan my code"))
+
+    # A USB scanner is a keyboard: it types the link its QR code holds, then Enter.
+    field = page.get_by_label("Code", exact=True)
+    field.click()
+    before = runs_finished(page)
+    page.keyboard.type(tokens.checkin_link(apps.kiosk_url, code) + "\n")
+    wait_for_app_run(page, after=before)
+
+    expect(_heading(page, "Please confirm it's you")).to_be_visible()
+    for label in ("Month", "Day", "Year"):
+        expect(page.get_by_text(label, exact=True)).to_be_visible()
+    assert code not in page.content()
+
+    checked_in_before = _status(db, demo.appointment_id) == AppointmentStatus.CHECKED_IN
+    _enter_birth_date(page, demo.birth_date)
+    click_and_wait(page, _button(page, "Continue"))
+    # The QR test may have checked the demo patient in already; then the kiosk says so.
+    expected = ("You're already checked in" if checked_in_before
+                else f"Hello, {demo.patient_given_name}")
+    expect(_heading(page, expected)).to_be_visible()
+
+
+def test_consent_is_signed_with_a_finger(new_page, apps, live_db, db):
+    given, family, birth, appointment_id = _unsigned_adult(db, live_db.tz)
+    page = new_page(1024, 768)
+    goto_app(page, apps.kiosk_url)
+    _find_by_name(page, family, birth, shot="kiosk-find.png")
+    expect(_heading(page, f"Hello, {given}")).to_be_visible()
+    _confirm_details_and_insurance(page)
+    assert _answer_questions(page) >= 5
+
+    with Session(db) as session:
+        appointment = session.get(Appointment, appointment_id)
+        pending = consent.forms_to_sign(session, appointment, language="en", now=utcnow(),
+                                        day=clinic_today(live_db.tz))
+    assert len(pending) >= 2, "the patient should have several forms to sign"
+    signer = f"{given} {family}"
+    for n, form in enumerate(pending):
+        expect(_heading(page, form.title)).to_be_visible()
+        sign = _button(page, "I agree and sign")
+        if n == 0:
+            # Nothing drawn yet: the kiosk asks for a signature and stores nothing.
+            click_and_wait(page, sign)
+            expect(page.get_by_text("Please sign in the box with your finger.")).to_be_visible()
+        if n == 1:
+            page.set_viewport_size({"width": 768, "height": 1024})
+        name = page.get_by_role("textbox", name="Your full name")
+        name.fill(signer)
+        before = runs_finished(page)
+        name.press("Enter")
+        wait_for_app_run(page, after=before)
+        _draw_signature(page)
+        expect(page.get_by_text("Please sign in the box with your finger.")).to_have_count(0)
+        if n == 0:
+            screenshot(page, "kiosk-consent.png")
+        if n == 1:
+            screenshot(page, "kiosk-consent-portrait.png")
+            page.set_viewport_size({"width": 1024, "height": 768})
+        click_and_wait(page, sign)
+
+    expect(_heading(page, DONE_TITLES)).to_be_visible()
+    with Session(db) as session:
+        signatures = session.scalars(
+            select(ConsentSignature).where(ConsentSignature.appointment_id == appointment_id)
+        ).all()
+        check_in = session.scalars(
+            select(CheckIn).where(CheckIn.appointment_id == appointment_id)
+        ).one()
+        assert check_in.completed_at is not None
+        assert check_in.consent_completed_at is not None
+    assert {s.form_version_id for s in signatures} == {f.version_id for f in pending}
+    for signature in signatures:
+        assert signature.signer_name == signer
+        assert len(signature.text_sha256) == 64
+        assert signature.signature_png.startswith(PNG_MAGIC)
+        image = Image.open(BytesIO(signature.signature_png))
+        image.load()
+        # Ink on the pad: some pixels are dark.
+        assert image.convert("L").getextrema()[0] < 100
+    assert _status(db, appointment_id) in (AppointmentStatus.CHECKED_IN,
+                                           AppointmentStatus.ARRIVED)
+
+
+def test_spanish_find_by_name_and_not_found(new_page, apps, live_db):
+    page = new_page(1024, 768)
+    goto_app(page, apps.kiosk_url)
+    click_and_wait(page, _button(page, "Español"))
+    expect(_heading(page, "Registre su llegada a la cita")).to_be_visible()
+
+    _find_by_name(page, "Inexistente", live_db.demo.birth_date, language="es")
+    expect(_heading(page, "Busque su cita")).to_be_visible()
+    expect(page.get_by_text(t("kiosk.not_found", "es"))).to_be_visible()
+    expect(page.get_by_text("No encontramos una cita hoy", exact=False)).to_be_visible()

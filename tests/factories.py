@@ -17,17 +17,26 @@ from sqlalchemy.orm import Session
 from shared.models import (
     Appointment,
     AppointmentStatus,
+    Channel,
+    CheckIn,
     ConsentForm,
     ConsentFormVersion,
     ConsentRenewal,
     Coverage,
+    Document,
+    Flag,
+    FlagKind,
+    FlagSeverity,
     KioskQuestion,
     KioskQuestionVersion,
     Location,
     Patient,
     Provider,
     QuestionType,
+    StaffRole,
+    StaffUser,
 )
+from shared.services.staff import create_user
 
 T = TypeVar("T")
 
@@ -194,3 +203,76 @@ def image_bytes(format: str = "PNG", size: tuple[int, int] = (48, 30)) -> bytes:
     buffer = BytesIO()
     Image.new("RGB", size, (240, 244, 250)).save(buffer, format=format)
     return buffer.getvalue()
+
+
+# --- Staff, flags, check-ins and documents for the desk's tests (appended) -------------------
+
+STAFF_PASSWORD = "front-desk-pass-2026"
+
+
+def make_staff_user(
+    session: Session, display_name: str = "Maya Chen", **overrides: object
+) -> StaffUser:
+    """A representative's account, made the way the clinic makes one (staff.create_user)."""
+    n = next(_serial)
+    fields: dict[str, object] = {
+        "username": f"rep{n}",
+        "display_name": display_name,
+        "password": STAFF_PASSWORD,
+        "role": StaffRole.REPRESENTATIVE,
+    }
+    fields.update(overrides)
+    return create_user(session, **fields)  # type: ignore[arg-type]
+
+
+def make_flag(
+    session: Session,
+    kind: FlagKind,
+    *,
+    severity: FlagSeverity = FlagSeverity.INFO,
+    patient: Patient | None = None,
+    appointment: Appointment | None = None,
+    **overrides: object,
+) -> Flag:
+    """An open flag raised at DEFAULT_START; the patient defaults to the appointment's."""
+    if patient is None and appointment is not None:
+        patient = appointment.patient
+    fields: dict[str, object] = {
+        "kind": kind,
+        "severity": severity,
+        "patient_id": patient.id if patient is not None else None,
+        "appointment_id": appointment.id if appointment is not None else None,
+        "raised_at": DEFAULT_START,
+    }
+    fields.update(overrides)
+    return _save(session, Flag(**fields))
+
+
+def make_check_in(session: Session, appointment: Appointment, **overrides: object) -> CheckIn:
+    """A kiosk check-in for `appointment`, started at DEFAULT_START and not yet finished;
+    pass completed_at=... for one the patient finished."""
+    fields: dict[str, object] = {
+        "appointment_id": appointment.id,
+        "channel": Channel.KIOSK,
+        "kiosk_id": "kiosk-1",
+        "started_at": DEFAULT_START,
+        "identity_verified_at": DEFAULT_START,
+        "last_step": "identity",
+    }
+    fields.update(overrides)
+    return _save(session, CheckIn(**fields))
+
+
+def make_document(
+    session: Session, patient: Patient, kind: str = "card_front", **overrides: object
+) -> Document:
+    """An insurance card photo the patient handed in at the kiosk."""
+    fields: dict[str, object] = {
+        "patient_id": patient.id,
+        "kind": kind,
+        "content_type": "image/png",
+        "content": image_bytes(),
+        "uploaded_at": DEFAULT_START,
+    }
+    fields.update(overrides)
+    return _save(session, Document(**fields))

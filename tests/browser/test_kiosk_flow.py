@@ -150,7 +150,7 @@ def _choose(page, label: str, option: str) -> None:
     field.click()
     field.press_sequentially(option)
     page.get_by_role("option", name=option, exact=True).click()
-    expect(box).to_contain_text(option)
+    expect(field).to_have_value(option)
 
 
 def _enter_birth_date(page, birth: date, language: str = "en") -> None:

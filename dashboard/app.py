@@ -16,6 +16,7 @@ from dashboard.auth import current_staff, sign_in_form, sign_out_button  # noqa:
 from dashboard.context import app_context  # noqa: E402
 from dashboard.screens import display  # noqa: E402
 from shared.i18n import t  # noqa: E402
+from shared.models import StaffRole  # noqa: E402
 from shared.runtime import AppUnavailable  # noqa: E402
 
 log = logging.getLogger("dashboard")
@@ -42,6 +43,15 @@ def main() -> None:
         st.Page("screens/queue.py", title=t("queue.title"), url_path="queue"),
         st.Page("screens/flags.py", title=t("dash.flags"), url_path="flags"),
         st.Page("screens/patient.py", title=t("patient.title"), url_path="patient"),
+    ]
+    # Manager pages are listed for managers only; each page also checks the role itself,
+    # so typing its address is refused on the server too.
+    visibility = "visible" if user and user["role"] == StaffRole.MANAGER.value else "hidden"
+    pages += [
+        st.Page("screens/settings.py", title=t("settings.title"), url_path="settings",
+                visibility=visibility),
+        st.Page("screens/staff.py", title=t("staff.title"), url_path="staff",
+                visibility=visibility),
     ]
     # Navigation is always declared, so a URL stays valid across sign-in and sign-out;
     # only a signed-in user's page ever runs.

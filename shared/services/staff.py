@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -131,3 +132,71 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
         record_type="staff_user", record_id=user.id, at=now,
     )
     return SignIn(user_id=user.id, role=user.role, display_name=user.display_name)
+
+
+def _staff(session: Session, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise DomainError("no such user", key="staff.not_found")
+    return user
+
+
+def _audit(session: Session, actor_id: int, action: str, user: StaffUser,
+           detail: dict[str, object] | None = None) -> None:
+    audit.record(session, actor_type="staff", actor_id=actor_id, action=action,
+                 record_type="staff_user", record_id=user.id, detail=detail)
+
+
+def _guard_last_manager(session: Session, user: StaffUser) -> None:
+    """A clinic never loses its last active manager: nobody could tune it afterwards."""
+    if user.role != StaffRole.MANAGER or not user.active:
+        return
+    managers = session.scalar(
+        select(func.count()).select_from(StaffUser).where(
+            StaffUser.role == StaffRole.MANAGER, StaffUser.active.is_(True))
+    )
+    if managers <= 1:
+        raise DomainError("last manager", key="staff.last_manager")
+
+
+def set_role(session: Session, user_id: int, role: StaffRole, *, actor_id: int) -> StaffUser:
+    user = _staff(session, user_id)
+    if user.role == role:
+        return user
+    if role != StaffRole.MANAGER:
+        _guard_last_manager(session, user)
+    user.role = StaffRole(role)
+    _audit(session, actor_id, "staff.role_changed", user, {"role": user.role.value})
+    return user
+
+
+def set_active(session: Session, user_id: int, active: bool, *, actor_id: int) -> StaffUser:
+    user = _staff(session, user_id)
+    if user.active == active:
+        return user
+    if not active:
+        if user.id == actor_id:
+            raise DomainError("self", key="staff.not_yourself")
+        _guard_last_manager(session, user)
+    user.active = active
+    _audit(session, actor_id, "staff.activated" if active else "staff.deactivated", user)
+    return user
+
+
+def reset_password(session: Session, user_id: int, *, actor_id: int) -> str:
+    """A new random password, returned once to show to the manager; only its hash is kept."""
+    user = _staff(session, user_id)
+    password = secrets.token_urlsafe(12)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    _audit(session, actor_id, "staff.password_reset", user)
+    return password
+
+
+def unlock(session: Session, user_id: int, *, actor_id: int) -> StaffUser:
+    user = _staff(session, user_id)
+    user.failed_logins = 0
+    user.locked_until = None
+    _audit(session, actor_id, "staff.unlocked", user)
+    return user

@@ -39,6 +39,7 @@ from tests.browser.conftest import (
     CHROMIUM_ARGS,
     CLINIC_TZ,
     DEFAULT_BROWSER,
+    POLL_MS,
     RUN_TIMEOUT_MS,
     click_and_wait,
     goto_app,
@@ -57,6 +58,12 @@ QR_PX = 360
 CHECKABLE = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.NOSHOW)
 DONE_TITLES = re.compile(r"^(You're checked in|Almost done)$")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+VIDEO_PLAYING_JS = """
+() => {
+  const video = document.querySelector("[data-testid='stCameraInput'] video");
+  return !!video && video.readyState >= 2 && video.videoWidth > 0;
+}
+"""
 
 
 @pytest.fixture
@@ -189,7 +196,10 @@ def _answer_questions(page, *, shot: str | None = None) -> int:
     asked = 0
     while progress.count():
         asked += 1
-        assert asked <= 12, "the questions never ended"
+        where = progress.inner_text()
+        assert where == f"Question {asked} of {where.rsplit(' ', 1)[-1]}", (
+            f"stuck at {where!r}: {page.locator('[data-testid=stAlert]').all_inner_texts()}"
+        )
         form = page.locator("[data-testid='stForm']")
         for group in form.locator("[data-testid='stRadio']").all():
             no = group.get_by_text("No", exact=True)
@@ -197,9 +207,11 @@ def _answer_questions(page, *, shot: str | None = None) -> int:
                 no.click()
             else:
                 group.locator("label[data-baseweb='radio']").first.click()
-        pills = form.get_by_role("button", name="2", exact=True)
-        if pills.count():
-            pills.click()
+        pain = form.locator("[data-testid='stButtonGroup']").get_by_role("radio", name="2",
+                                                                       exact=True)
+        if pain.count():
+            pain.click()
+            expect(pain).to_have_attribute("aria-checked", "true")
             if shot:
                 page.mouse.move(0, 0)
                 screenshot(page, shot)
@@ -318,7 +330,9 @@ def test_qr_code_through_the_camera_checks_the_patient_in(
     click_and_wait(page, _button(page, "Scan my code"))
     expect(_heading(page, "Scan your code")).to_be_visible()
     take_photo = _button(page, "Take Photo")
-    expect(take_photo).to_be_enabled()  # the camera stream is live
+    expect(take_photo).to_be_enabled()  # the camera stream is open...
+    # ...but a photo taken before the first frame arrives is empty and silently dropped.
+    page.wait_for_function(VIDEO_PLAYING_JS, polling=POLL_MS)
     click_and_wait(page, take_photo)
 
     expect(_heading(page, "Please confirm it's you")).to_be_visible()

@@ -1,0 +1,67 @@
+"""Clinic settings, for managers: validated, audited, applied at once without a restart."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from dashboard.auth import require_role
+from dashboard.context import app_context
+from shared.db import session_scope
+from shared.errors import DomainError
+from shared.i18n import LANGUAGES, t
+from shared.models import StaffRole
+from shared.services import clinic_settings
+
+NUMBERS = (
+    ("early_checkin_minutes", 0, 240),
+    ("grace_minutes", 0, 120),
+    ("kiosk_timeout_seconds", 30, 900),
+    ("wait_amber_minutes", 1, 240),
+    ("wait_red_minutes", 1, 480),
+    ("minutes_per_patient", 1, 120),
+)
+
+
+def page() -> None:
+    user = require_role(StaffRole.MANAGER)
+    ctx = app_context()
+    st.title(t("settings.title"))
+    with Session(ctx.engine) as session:
+        current = clinic_settings.load(session)
+    with st.form("settings_form"):
+        changes: dict[str, object] = {
+            "clinic_name": st.text_input(t("settings.clinic_name"), current.clinic_name,
+                                         max_chars=120, key="set_clinic_name"),
+        }
+        cols = st.columns(3)
+        for i, (name, low, high) in enumerate(NUMBERS):
+            changes[name] = int(cols[i % 3].number_input(
+                t(f"settings.{name}"), min_value=low, max_value=high,
+                value=int(getattr(current, name)), step=1, key=f"set_{name}"))
+        changes["allow_early_checkin"] = st.checkbox(
+            t("settings.allow_early_checkin"), current.allow_early_checkin, key="set_early")
+        changes["allow_late_checkin"] = st.checkbox(
+            t("settings.allow_late_checkin"), current.allow_late_checkin, key="set_late")
+        changes["languages"] = st.multiselect(
+            t("settings.languages"), list(LANGUAGES), default=list(current.languages),
+            format_func=LANGUAGES.get, key="set_languages")
+        changes["welcome_message_en"] = st.text_area(
+            t("settings.welcome_en"), current.welcome_message_en, max_chars=500,
+            key="set_welcome_en")
+        changes["welcome_message_es"] = st.text_area(
+            t("settings.welcome_es"), current.welcome_message_es, max_chars=500,
+            key="set_welcome_es")
+        submitted = st.form_submit_button(t("settings.save"), type="primary")
+    if submitted:
+        try:
+            with session_scope(ctx.engine) as session:
+                clinic_settings.update(session, changes, staff_user_id=user["user_id"])
+        except DomainError as exc:
+            st.error(t(exc.key, name=t(f"settings.{exc.params.get('name', '')}")
+                       if exc.params.get("name") else ""))
+        else:
+            st.success(t("settings.saved"))
+
+
+page()

@@ -1,0 +1,88 @@
+"""Manager pages: settings and staff. A representative is refused on the server."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from shared import demo
+from shared.config import get_settings
+from shared.db import session_scope
+from shared.models import StaffUser, utcnow
+from shared.services import clinic_settings
+from tests.apps.conftest import DASHBOARD
+
+
+@pytest.fixture
+def clinic(app_db):
+    with session_scope(app_db) as session:
+        demo.seed_demo(session, tz=get_settings().tz, now=utcnow())
+    return app_db
+
+
+def _as(username: str, screen: str) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=30)
+    at.run()
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(demo.DEMO_PASSWORDS[username])
+    at.button[0].click().run()
+    at.switch_page(f"screens/{screen}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("screen", ["settings", "staff"])
+def test_a_representative_is_refused_manager_pages(clinic, screen: str) -> None:
+    at = _as("rep", screen)
+    assert [e.value for e in at.error] == [
+        "You do not have access to this page. Sign in with an account that does."]
+    assert not at.text_input
+
+
+def test_manager_changes_the_grace_period_and_it_applies_at_once(clinic) -> None:
+    at = _as("manager", "settings")
+    at.number_input(key="set_grace_minutes").set_value(20)
+    next(b for b in at.button if b.label == "Save settings").click().run()
+    assert not at.exception
+    assert any("Saved" in s.value for s in at.success)
+    with Session(clinic) as session:
+        assert clinic_settings.load(session).grace_minutes == 20
+
+
+def test_red_before_amber_is_refused_and_nothing_is_saved(clinic) -> None:
+    at = _as("manager", "settings")
+    at.number_input(key="set_wait_amber_minutes").set_value(40)
+    at.number_input(key="set_wait_red_minutes").set_value(30)
+    next(b for b in at.button if b.label == "Save settings").click().run()
+    assert not at.exception
+    assert at.error
+    with Session(clinic) as session:
+        assert clinic_settings.load(session).wait_amber_minutes == 15
+
+
+def test_manager_resets_a_password_shown_once(clinic) -> None:
+    at = _as("manager", "staff")
+    with Session(clinic) as session:
+        rep = session.scalars(select(StaffUser).where(StaffUser.username == "rep")).one()
+        old_hash = rep.password_hash
+    at.button(key=f"staff_reset_{rep.id}").click().run()
+    assert not at.exception
+    shown = [w.value for w in at.warning if "New password for rep" in w.value]
+    assert len(shown) == 1
+    at.run()
+    assert not [w for w in at.warning if "New password for rep" in w.value]
+    with Session(clinic) as session:
+        assert session.get(StaffUser, rep.id).password_hash != old_hash
+
+
+def test_the_last_manager_cannot_be_deactivated(clinic) -> None:
+    at = _as("manager", "staff")
+    with Session(clinic) as session:
+        manager = session.scalars(select(StaffUser).where(StaffUser.username == "manager")).one()
+    at.button(key=f"staff_active_{manager.id}").click().run()
+    assert not at.exception
+    assert any("own account" in e.value or "at least one" in e.value for e in at.error)
+    with Session(clinic) as session:
+        assert session.get(StaffUser, manager.id).active

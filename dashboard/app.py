@@ -48,6 +48,8 @@ def main() -> None:
     # so typing its address is refused on the server too.
     visibility = "visible" if user and user["role"] == StaffRole.MANAGER.value else "hidden"
     pages += [
+        st.Page("screens/questions.py", title=t("questions_admin.title"),
+                url_path="questions", visibility=visibility),
         st.Page("screens/settings.py", title=t("settings.title"), url_path="settings",
                 visibility=visibility),
         st.Page("screens/staff.py", title=t("staff.title"), url_path="staff",

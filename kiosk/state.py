@@ -27,7 +27,7 @@ def lang() -> str:
     return kiosk_state()["lang"]
 
 
-def tr(key: str, **params: object) -> str:
+def tr(key: str, /, **params: object) -> str:
     """A message in the patient's chosen language."""
     return t(key, lang(), **params)
 

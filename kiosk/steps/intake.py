@@ -12,6 +12,7 @@ from kiosk.state import go, kiosk_id, kiosk_state, lang, tr
 from kiosk.widgets import help_button
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
+from shared.i18n import t
 from shared.models import FlagSeverity, Language, QuestionType, SignerRelationship, utcnow
 from shared.runtime import AppContext
 from shared.services import checkin, consent, questions
@@ -21,24 +22,21 @@ from shared.services.questions import AnswerInvalid, Asked
 Q = QuestionType
 
 
-def _choice_label(choice: dict[str, str]) -> str:
-    return choice.get(lang()) or choice.get("en") or choice["value"]
-
-
-def _input(asked: Asked, previous: Any) -> Any:
-    """The widget for one question; returns the raw answer."""
+def question_input(asked: Asked, previous: Any, language: str, key_prefix: str = "q") -> Any:
+    """The widget for one question, as a patient sees it; returns the raw answer. Also used
+    by the managers' preview, so the preview is the kiosk's own rendering."""
     v = asked.version
-    key = f"q_{asked.key}_{v.id}"
-    label = v.text(lang())
-    help_text = (v.help_es if lang() == Language.ES and v.help_es else v.help_en) or None
+    key = f"{key_prefix}_{asked.key}_{v.id}"
+    label = v.text(language)
+    help_text = (v.help_es if language == Language.ES and v.help_es else v.help_en) or None
     values = [c["value"] for c in v.choices]
-    labels = {c["value"]: _choice_label(c) for c in v.choices}
+    labels = {c["value"]: c.get(language) or c.get("en") or c["value"] for c in v.choices}
     match v.type:
         case Q.YES_NO:
             options = [True, False]
             index = options.index(previous) if previous in options else None
             # Labels resolved now: a format function must not read session state later.
-            yes, no = tr("kiosk.yes"), tr("kiosk.no")
+            yes, no = t("kiosk.yes", language), t("kiosk.no", language)
             return st.radio(label, options, index=index, key=key, help=help_text,
                             format_func=lambda x: yes if x else no, horizontal=True)
         case Q.SINGLE_CHOICE:
@@ -49,12 +47,9 @@ def _input(asked: Asked, previous: Any) -> Any:
             st.markdown(f"**{label}**")
             if help_text:
                 st.caption(help_text)
-            chosen = []
-            for value in values:
-                if st.checkbox(labels[value], value=value in (previous or []),
-                               key=f"{key}_{value}"):
-                    chosen.append(value)
-            return chosen
+            return [value for value in values
+                    if st.checkbox(labels[value], value=value in (previous or []),
+                                   key=f"{key}_{value}")]
         case Q.SHORT_TEXT:
             return st.text_input(label, value=previous or "", key=key, help=help_text,
                                  max_chars=questions.MAX_TEXT)
@@ -63,7 +58,7 @@ def _input(asked: Asked, previous: Any) -> Any:
                                  key=key, help=help_text)
         case Q.PAIN_SCALE:
             st.markdown(f"**{label}**")
-            st.caption(tr("questions.pain_help"))
+            st.caption(t("questions.pain_help", language))
             return st.pills(label, list(range(11)), default=previous, key=key,
                             label_visibility="collapsed")
         case Q.DATE:
@@ -92,7 +87,7 @@ def render_questions(ctx: AppContext) -> None:
     if state.get("urgent_notice"):
         st.error(tr("questions.urgent_notice"))
     with st.form(f"question_form_{index}", border=False):
-        raw = _input(current, answers.get(current.key))
+        raw = question_input(current, answers.get(current.key), lang())
         submitted = st.form_submit_button(tr("kiosk.next"), type="primary", width="stretch")
     if not current.version.required:
         st.caption(tr("questions.optional"))

@@ -19,7 +19,7 @@ DEFAULT_LANGUAGE = "en"
 log = logging.getLogger(__name__)
 
 
-def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
+def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: object) -> str:
     """The message `key` in `lang`, with `params` filled in."""
     catalog = CATALOGS.get(lang, EN)
     text = catalog.get(key)

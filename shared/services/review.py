@@ -32,7 +32,7 @@ from shared.models import (
 from shared.services import audit
 from shared.services.appointments import change_status
 from shared.services.checkin import open_desk_flags
-from shared.services.details import ContactDetails, current_details, validate
+from shared.services.details import GROUPS, ContactDetails, current_details, validate
 
 CHANGE_KINDS = frozenset(
     {
@@ -71,6 +71,9 @@ def _open_flag(session: Session, flag_id: int, expected_version: int | None) -> 
 def _apply_details(patient: Patient, kind: FlagKind, new: dict[str, Any]) -> None:
     merged = {**_details_dict(patient), **{k: v for k, v in new.items() if v is not None}}
     cleaned, errors = validate(ContactDetails(**merged))
+    # Only this flag's own fields can refuse it: an address still missing on the record must
+    # not block accepting a new phone number.
+    errors = {name: key for name, key in errors.items() if name in GROUPS[kind]}
     if errors:
         field, key = next(iter(errors.items()))
         raise ReviewRefused(f"{field} invalid", key=key)
@@ -101,15 +104,17 @@ def _details_dict(patient: Patient) -> dict[str, str]:
 
 
 def _apply_insurance(session: Session, patient: Patient, new: dict[str, Any], day: date) -> None:
+    self_pay = bool(new.get("self_pay"))
+    payer = str(new.get("payer") or "").strip()
+    member_id = str(new.get("member_id") or "").strip()
+    # Refuse before touching anything, so a refused change leaves the coverage as it was.
+    if not self_pay and (not payer or not member_id):
+        raise ReviewRefused("payer and member id", key="insurance.error_member_id")
     current = [c for c in patient.coverages if c.is_active_on(day)]
     for coverage in current:
         coverage.effective_to = day - timedelta(days=1)
-    if new.get("self_pay"):
+    if self_pay:
         return
-    payer = str(new.get("payer") or "").strip()
-    member_id = str(new.get("member_id") or "").strip()
-    if not payer or not member_id:
-        raise ReviewRefused("payer and member id", key="insurance.error_member_id")
     images = {}
     for side in ("card_front", "card_back"):
         doc_id = new.get(f"{side}_document_id")
@@ -125,17 +130,21 @@ def _apply_insurance(session: Session, patient: Patient, new: dict[str, Any], da
 
 
 def _apply_demographics(patient: Patient, new: dict[str, Any]) -> None:
+    # Check every value first, so a refused change leaves the record as it was.
+    changes: dict[str, Any] = {}
     for name in ("legal_given_name", "legal_family_name", "preferred_name"):
         if name in new and new[name] is not None:
             value = " ".join(str(new[name]).split())
             if name != "preferred_name" and not value:
                 raise ReviewRefused("name required", key="details.error_required")
-            setattr(patient, name, value or None)
+            changes[name] = value or None
     if new.get("birth_date"):
         try:
-            patient.birth_date = date.fromisoformat(str(new["birth_date"]))
+            changes["birth_date"] = date.fromisoformat(str(new["birth_date"]))
         except ValueError as exc:
             raise ReviewRefused("birth date", key="kiosk.birth_date_invalid") from exc
+    for name, value in changes.items():
+        setattr(patient, name, value)
 
 
 def _resolve(flag: Flag, status: FlagStatus, staff_user_id: int, note: str | None,

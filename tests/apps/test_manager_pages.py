@@ -86,3 +86,49 @@ def test_the_last_manager_cannot_be_deactivated(clinic) -> None:
     assert any("own account" in e.value or "at least one" in e.value for e in at.error)
     with Session(clinic) as session:
         assert session.get(StaffUser, manager.id).active
+
+
+def _save(at: AppTest) -> AppTest:
+    next(b for b in at.button if b.label == "Save (a new version)").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_manager_adds_a_conditional_question_with_an_urgent_rule(clinic) -> None:
+    at = _as("manager", "questions")
+    at.text_input(key="q_key___new__").input("fever")
+    at.selectbox(key="q_type___new__").set_value("yes_no")
+    at.text_area(key="q_ten___new__").input("Do you have a fever?")
+    at.text_area(key="q_tes___new__").input("¿Tiene fiebre?")
+    at.selectbox(key="q_cond___new__").set_value("chest_pain_or_breathing")
+    at.text_input(key="q_condv___new__").input("no")
+    at.selectbox(key="q_rop___new__").set_value("equals")
+    at.text_input(key="q_rv___new__").input("yes")
+    _save(at)
+    assert any("Saved" in s.value for s in at.success), [e.value for e in at.error]
+    from shared.models import KioskQuestion
+
+    with Session(clinic) as session:
+        question = session.scalars(select(KioskQuestion).where(KioskQuestion.key == "fever")).one()
+        version = question.current
+        assert version.condition == {"question": "chest_pain_or_breathing", "equals": False}
+        assert version.flag_rules == [{"when": {"equals": True}, "flag": "urgent_answer",
+                                       "severity": "urgent"}]
+
+
+def test_a_choice_question_without_choices_is_refused(clinic) -> None:
+    at = _as("manager", "questions")
+    at.text_input(key="q_key___new__").input("contact_pref")
+    at.selectbox(key="q_type___new__").set_value("single_choice")
+    at.text_area(key="q_ten___new__").input("How should we contact you?")
+    at.text_area(key="q_tes___new__").input("¿Cómo le contactamos?")
+    _save(at)
+    assert any("at least two choices" in e.value for e in at.error)
+
+
+def test_missing_spanish_is_refused_when_spanish_is_offered(clinic) -> None:
+    at = _as("manager", "questions")
+    at.text_input(key="q_key___new__").input("diet")
+    at.text_area(key="q_ten___new__").input("Are you on a special diet?")
+    _save(at)
+    assert any("Spanish" in e.value for e in at.error)

@@ -202,11 +202,11 @@ def _answer_questions(page, *, shot: str | None = None) -> int:
         )
         form = page.locator("[data-testid='stForm']")
         for group in form.locator("[data-testid='stRadio']").all():
-            no = group.get_by_text("No", exact=True)
-            if no.count():
-                no.click()
-            else:
-                group.locator("label[data-baseweb='radio']").first.click()
+            options = group.locator("label[data-testid='stRadioOption']")
+            no = options.filter(has_text=re.compile(r"^No$"))
+            choice = no if no.count() else options.first
+            choice.click()
+            expect(choice.get_by_role("radio")).to_be_checked()
         pain = form.locator("[data-testid='stButtonGroup']").get_by_role("radio", name="2",
                                                                        exact=True)
         if pain.count():

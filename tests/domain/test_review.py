@@ -305,6 +305,24 @@ def test_an_edited_insurance_without_a_member_id_is_refused_and_the_coverage_sta
     assert flag.status == FlagStatus.OPEN
 
 
+
+def test_new_demographics_with_an_impossible_birth_date_are_refused_and_nothing_changes(
+    session: Session,
+) -> None:
+    rep = make_staff_user(session)
+    patient = patient_on_file(session)
+    flag = make_flag(session, FlagKind.DEMOGRAPHICS_CHANGE, patient=patient,
+                     new_value={"legal_family_name": "Okonkwo", "birth_date": "1984-02-30"})
+
+    with pytest.raises(DomainError) as refused:
+        accept(session, flag, rep.id)
+
+    assert refused.value.key == "kiosk.birth_date_invalid"
+    assert (patient.legal_family_name, patient.birth_date) == (
+        "Okonkwo-Delgado", date(1984, 2, 29),
+    )
+    assert flag.status == FlagStatus.OPEN
+
 # --- Rejecting ----------------------------------------------------------------------------------
 
 

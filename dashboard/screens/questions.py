@@ -1,0 +1,237 @@
+"""Kiosk questions, for managers: list, create, edit (as a new version), reorder,
+deactivate, preview exactly as a patient sees it, export and import as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.auth import require_role
+from dashboard.context import app_context
+from kiosk.steps.intake import question_input
+from shared.db import session_scope
+from shared.errors import DomainError
+from shared.i18n import LANGUAGES, t
+from shared.models import (
+    Appointment,
+    FlagKind,
+    FlagSeverity,
+    KioskQuestionVersion,
+    QuestionType,
+    StaffRole,
+)
+from shared.services import clinic_settings, question_admin
+from shared.services.question_admin import QuestionDefinition
+from shared.services.questions import Asked, validate_answer, visible
+
+NEW = "__new__"
+OPERATORS = ("", "equals", "in", "at_least", "at_most")
+
+
+def _run(action, *args, **kwargs) -> bool:
+    try:
+        with session_scope(app_context().engine) as session:
+            action(session, *args, **kwargs)
+    except DomainError as exc:
+        st.error(t(exc.key, **exc.params))
+        return False
+    return True
+
+
+def page() -> None:
+    user = require_role(StaffRole.MANAGER)
+    ctx = app_context()
+    st.title(t("questions_admin.title"))
+    with Session(ctx.engine) as session:
+        pairs = question_admin.current_set(session)
+        spanish = "es" in clinic_settings.load(session).languages
+        visit_types = sorted(set(session.scalars(select(Appointment.visit_type).distinct())))
+    definitions = [d for _, d in pairs]
+    list_tab, edit_tab, preview_tab, file_tab = st.tabs([
+        t("questions_admin.list"), t("questions_admin.edit"), t("questions_admin.preview"),
+        t("questions_admin.file")])
+    with list_tab:
+        for i, d in enumerate(definitions):
+            cols = st.columns([6, 1, 1, 2], vertical_alignment="center")
+            cond = f" · {t('questions_admin.shown_if', key=d.condition['question'])}" \
+                if d.condition else ""
+            cols[0].markdown(f"**{i + 1}. {d.text_en}** `{d.key}` · "
+                             f"{t('qtype.' + d.type)}{cond}")
+            if cols[1].button("↑", key=f"q_up_{d.key}", disabled=i == 0) and _run(
+                    question_admin.move, d.key, -1, staff_user_id=user["user_id"]):
+                st.rerun()
+            if cols[2].button("↓", key=f"q_down_{d.key}",
+                              disabled=i == len(definitions) - 1) and _run(
+                    question_admin.move, d.key, 1, staff_user_id=user["user_id"]):
+                st.rerun()
+            if cols[3].button(t("questions_admin.deactivate"), key=f"q_off_{d.key}") and _run(
+                    question_admin.deactivate, d.key, staff_user_id=user["user_id"]):
+                st.rerun()
+    with edit_tab:
+        _editor(user, definitions, spanish, visit_types)
+    with preview_tab:
+        _preview(definitions, visit_types)
+    with file_tab:
+        with Session(ctx.engine) as session:
+            exported = question_admin.export_json(session)
+        st.download_button(t("questions_admin.export"), exported, file_name="questions.json",
+                           mime="application/json", key="q_export")
+        upload = st.file_uploader(t("questions_admin.import"), type=["json"], key="q_import")
+        go = upload is not None and st.button(t("questions_admin.import_go"), key="q_import_go")
+        if go and _run(question_admin.import_set, upload.getvalue(), spanish=spanish,
+                       staff_user_id=user["user_id"]):
+            st.success(t("questions_admin.imported"))
+
+
+def _choices_text(choices: list[dict[str, str]]) -> str:
+    return "\n".join(f"{c.get('value', '')} | {c.get('en', '')} | {c.get('es', '')}"
+                     for c in choices)
+
+
+def _parse_choices(text: str) -> list[dict[str, str]]:
+    choices = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")] + ["", ""]
+        choices.append({"value": parts[0], "en": parts[1], "es": parts[2]})
+    return choices
+
+
+def _parse_value(raw: str) -> Any:
+    text = raw.strip()
+    if text.lower() in ("yes", "true", "sí", "si"):
+        return True
+    if text.lower() in ("no", "false"):
+        return False
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
+
+
+def _editor(user: dict, definitions: list[QuestionDefinition], spanish: bool,
+            visit_types: list[str]) -> None:
+    keys = [d.key for d in definitions]
+    chosen = st.selectbox(t("questions_admin.which"), [NEW, *keys],
+                          format_func=lambda k: t("questions_admin.new") if k == NEW else k,
+                          key="q_edit_which")
+    base = next((d for d in definitions if d.key == chosen), None) or QuestionDefinition(
+        key="", type=QuestionType.YES_NO.value, text_en="")
+    earlier = keys[: keys.index(chosen)] if chosen in keys else keys
+    rule = base.flag_rules[0] if base.flag_rules else {}
+    operator = next(iter(rule.get("when", {})), "")
+    with st.form(f"q_form_{chosen}"):
+        key = st.text_input(t("questions_admin.key"), base.key, disabled=chosen != NEW,
+                            key=f"q_key_{chosen}")
+        qtype = st.selectbox(t("questions_admin.type"), [q.value for q in QuestionType],
+                             index=[q.value for q in QuestionType].index(base.type),
+                             format_func=lambda q: t("qtype." + q), key=f"q_type_{chosen}")
+        c1, c2 = st.columns(2)
+        text_en = c1.text_area(t("questions_admin.text_en"), base.text_en, key=f"q_ten_{chosen}")
+        text_es = c2.text_area(t("questions_admin.text_es"), base.text_es, key=f"q_tes_{chosen}")
+        help_en = c1.text_input(t("questions_admin.help_en"), base.help_en, key=f"q_hen_{chosen}")
+        help_es = c2.text_input(t("questions_admin.help_es"), base.help_es, key=f"q_hes_{chosen}")
+        required = st.checkbox(t("questions_admin.required"), base.required,
+                               key=f"q_req_{chosen}")
+        choices = st.text_area(t("questions_admin.choices"), _choices_text(base.choices),
+                               help=t("questions_admin.choices_help"), key=f"q_ch_{chosen}")
+        n1, n2 = st.columns(2)
+        min_value = n1.text_input(t("questions_admin.min"), "" if base.min_value is None
+                                  else str(base.min_value), key=f"q_min_{chosen}")
+        max_value = n2.text_input(t("questions_admin.max"), "" if base.max_value is None
+                                  else str(base.max_value), key=f"q_max_{chosen}")
+        applies = st.multiselect(t("questions_admin.visit_types"), visit_types,
+                                 default=[v for v in base.visit_types if v in visit_types],
+                                 key=f"q_vt_{chosen}")
+        k1, k2 = st.columns(2)
+        cond_key = k1.selectbox(t("questions_admin.condition"), ["", *earlier],
+                                index=(["", *earlier].index(base.condition["question"])
+                                       if base.condition and base.condition["question"]
+                                       in earlier else 0), key=f"q_cond_{chosen}")
+        cond_value = k2.text_input(t("questions_admin.condition_value"),
+                                   "" if not base.condition else str(base.condition.get(
+                                       "equals", "")), key=f"q_condv_{chosen}")
+        r1, r2, r3, r4 = st.columns(4)
+        rule_op = r1.selectbox(t("questions_admin.rule_when"), OPERATORS,
+                               index=OPERATORS.index(operator) if operator in OPERATORS else 0,
+                               key=f"q_rop_{chosen}")
+        rule_value = r2.text_input(t("questions_admin.rule_value"),
+                                   str(rule.get("when", {}).get(operator, "")) if operator
+                                   else "", key=f"q_rv_{chosen}")
+        rule_flag = r3.selectbox(t("questions_admin.rule_flag"), [k.value for k in FlagKind],
+                                 index=[k.value for k in FlagKind].index(
+                                     rule.get("flag", FlagKind.URGENT_ANSWER.value)),
+                                 key=f"q_rf_{chosen}")
+        rule_sev = r4.selectbox(t("questions_admin.rule_severity"),
+                                [s.value for s in FlagSeverity],
+                                index=[s.value for s in FlagSeverity].index(
+                                    rule.get("severity", FlagSeverity.URGENT.value)),
+                                key=f"q_rs_{chosen}")
+        submitted = st.form_submit_button(t("questions_admin.save"), type="primary")
+    if not submitted:
+        return
+    try:
+        bounds = [float(v) if v.strip() else None for v in (min_value, max_value)]
+    except ValueError:
+        st.error(t("questions_admin.bad_bounds", question=key))
+        return
+    rules = []
+    if rule_op:
+        value = _parse_value(rule_value)
+        if rule_op == "in":
+            value = [_parse_value(v) for v in rule_value.split(",")]
+        rules.append({"when": {rule_op: value}, "flag": rule_flag, "severity": rule_sev})
+    definition = QuestionDefinition(
+        key=(key or "").strip(), type=qtype, text_en=text_en, text_es=text_es, help_en=help_en,
+        help_es=help_es, required=required, choices=_parse_choices(choices),
+        min_value=bounds[0], max_value=bounds[1], visit_types=applies,
+        condition={"question": cond_key, "equals": _parse_value(cond_value)} if cond_key
+        else None,
+        flag_rules=rules,
+    )
+    if _run(question_admin.save_question, definition, spanish=spanish,
+            staff_user_id=user["user_id"]):
+        st.success(t("questions_admin.saved"))
+
+
+def _preview(definitions: list[QuestionDefinition], visit_types: list[str]) -> None:
+    """The kiosk's question step, rendered by the kiosk's own code, with nothing saved."""
+    c1, c2 = st.columns(2)
+    language = c1.segmented_control(t("kiosk.language"), list(LANGUAGES), default="en",
+                                    format_func=LANGUAGES.get, key="q_preview_lang") or "en"
+    visit = c2.selectbox(t("questions_admin.visit_type"), ["", *visit_types],
+                         key="q_preview_visit")
+    shown = [d for d in definitions if not visit or not d.visit_types or visit in d.visit_types]
+    asked = [Asked(d.key, _transient_version(i, d)) for i, d in enumerate(shown)]
+    answers: dict[str, Any] = st.session_state.setdefault("q_preview_answers", {})
+    with st.container(border=True, key="q_preview"):
+        for a in visible(asked, answers):
+            raw = question_input(a, answers.get(a.key), language, key_prefix="preview")
+            try:
+                value = validate_answer(a.version, raw)
+            except DomainError:
+                value = None
+            if value is None:
+                answers.pop(a.key, None)
+            else:
+                answers[a.key] = value
+            if not a.version.required:
+                st.caption(t("questions.optional", language))
+
+
+def _transient_version(index: int, d: QuestionDefinition) -> KioskQuestionVersion:
+    """An unsaved version object, for the preview only."""
+    return KioskQuestionVersion(
+        id=-(index + 1), version=0, type=QuestionType(d.type), text_en=d.text_en,
+        text_es=d.text_es, help_en=d.help_en, help_es=d.help_es, required=d.required,
+        choices=d.choices, min_value=d.min_value, max_value=d.max_value,
+        visit_types=d.visit_types, condition=d.condition, flag_rules=d.flag_rules,
+    )
+
+
+page()

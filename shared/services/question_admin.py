@@ -1,0 +1,272 @@
+"""Managers tune the kiosk's questions: definitions validated before they reach a patient,
+edits as new versions (answers keep the wording the patient saw), reordering, deactivation,
+and a JSON export/import to copy a question set between clinics."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shared.errors import DomainError
+from shared.models import (
+    FlagKind,
+    FlagSeverity,
+    KioskQuestion,
+    KioskQuestionVersion,
+    QuestionType,
+    utcnow,
+)
+from shared.services import audit
+
+Q = QuestionType
+KEY = re.compile(r"[a-z][a-z0-9_]{1,59}")
+CHOICE_TYPES = (Q.SINGLE_CHOICE, Q.MULTIPLE_CHOICE)
+RULE_OPERATORS = ("equals", "in", "at_least", "at_most")
+EXPORT_FORMAT = "checkin-questions/1"
+
+
+class DefinitionInvalid(DomainError):
+    key = "questions_admin.invalid"
+
+
+@dataclass
+class QuestionDefinition:
+    """What a manager edits; the same shape is exported as JSON."""
+
+    key: str
+    type: str
+    text_en: str
+    text_es: str = ""
+    help_en: str = ""
+    help_es: str = ""
+    required: bool = False
+    choices: list[dict[str, str]] = field(default_factory=list)
+    min_value: float | None = None
+    max_value: float | None = None
+    visit_types: list[str] = field(default_factory=list)
+    provider_ids: list[int] = field(default_factory=list)
+    location_ids: list[int] = field(default_factory=list)
+    condition: dict[str, Any] | None = None
+    flag_rules: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_version(cls, key: str, v: KioskQuestionVersion) -> QuestionDefinition:
+        return cls(key=key, type=v.type.value, text_en=v.text_en, text_es=v.text_es,
+                   help_en=v.help_en, help_es=v.help_es, required=v.required,
+                   choices=list(v.choices), min_value=v.min_value, max_value=v.max_value,
+                   visit_types=list(v.visit_types), provider_ids=list(v.provider_ids),
+                   location_ids=list(v.location_ids), condition=v.condition,
+                   flag_rules=list(v.flag_rules))
+
+
+def _fail(problem: str, key: str, question: str) -> DefinitionInvalid:
+    return DefinitionInvalid(f"{question}: {problem}", key=key, question=question)
+
+
+def validate_definition(d: QuestionDefinition, *, spanish: bool) -> None:
+    """One question on its own: refused with a clear message before any patient sees it."""
+    if not KEY.fullmatch(d.key or ""):
+        raise _fail("bad key", "questions_admin.bad_key", d.key or "?")
+    try:
+        qtype = QuestionType(d.type)
+    except ValueError:
+        raise _fail("type", "questions_admin.bad_type", d.key) from None
+    if not d.text_en.strip():
+        raise _fail("text", "questions_admin.no_text", d.key)
+    if spanish and not d.text_es.strip():
+        raise _fail("spanish", "questions_admin.no_spanish", d.key)
+    if qtype in CHOICE_TYPES:
+        values = [c.get("value", "") for c in d.choices]
+        if len(values) < 2 or any(not v or not c.get("en") for v, c in zip(values, d.choices,
+                                                                           strict=True)):
+            raise _fail("choices", "questions_admin.no_choices", d.key)
+        if len(set(values)) != len(values):
+            raise _fail("duplicate choices", "questions_admin.duplicate_choices", d.key)
+        if spanish and any(not c.get("es") for c in d.choices):
+            raise _fail("spanish choices", "questions_admin.no_spanish", d.key)
+    elif d.choices:
+        raise _fail("choices on a non-choice question", "questions_admin.no_choices", d.key)
+    if qtype == Q.NUMBER and d.min_value is not None and d.max_value is not None \
+            and d.min_value > d.max_value:
+        raise _fail("bounds", "questions_admin.bad_bounds", d.key)
+    for rule in d.flag_rules:
+        when = rule.get("when") or {}
+        if len(when) != 1 or next(iter(when)) not in RULE_OPERATORS:
+            raise _fail("rule", "questions_admin.bad_rule", d.key)
+        try:
+            FlagKind(rule.get("flag"))
+            FlagSeverity(rule.get("severity", "warning"))
+        except ValueError:
+            raise _fail("rule flag", "questions_admin.bad_rule", d.key) from None
+
+
+def validate_set(definitions: list[QuestionDefinition], *, spanish: bool) -> None:
+    """The whole ordered set: every question, unique keys, and conditions that point at an
+    earlier question (which also rules out cycles)."""
+    seen: dict[str, QuestionDefinition] = {}
+    for d in definitions:
+        validate_definition(d, spanish=spanish)
+        if d.key in seen:
+            raise _fail("duplicate key", "questions_admin.duplicate_key", d.key)
+        if d.condition:
+            target = d.condition.get("question")
+            if target == d.key:
+                raise _fail("cycle", "questions_admin.condition_cycle", d.key)
+            if target not in seen:
+                raise _fail("condition", "questions_admin.condition_later", d.key)
+            if "equals" not in d.condition:
+                raise _fail("condition", "questions_admin.condition_later", d.key)
+        seen[d.key] = d
+
+
+def current_set(session: Session, *, include_inactive: bool = False
+                ) -> list[tuple[KioskQuestion, QuestionDefinition]]:
+    query = (select(KioskQuestion).options(selectinload(KioskQuestion.versions))
+             .order_by(KioskQuestion.position, KioskQuestion.id))
+    if not include_inactive:
+        query = query.where(KioskQuestion.active.is_(True))
+    return [(q, QuestionDefinition.from_version(q.key, q.current))
+            for q in session.scalars(query) if q.versions]
+
+
+def _new_version(session: Session, question: KioskQuestion, d: QuestionDefinition,
+                 staff_user_id: int | None) -> KioskQuestionVersion:
+    number = (question.versions[-1].version + 1) if question.versions else 1
+    version = KioskQuestionVersion(
+        question=question, version=number, type=QuestionType(d.type), text_en=d.text_en.strip(),
+        text_es=d.text_es.strip(), help_en=d.help_en.strip(), help_es=d.help_es.strip(),
+        required=d.required, choices=d.choices, min_value=d.min_value, max_value=d.max_value,
+        visit_types=d.visit_types, provider_ids=d.provider_ids, location_ids=d.location_ids,
+        condition=d.condition, flag_rules=d.flag_rules, created_at=utcnow(),
+        created_by_id=staff_user_id,
+    )
+    session.add(version)
+    return version
+
+
+def save_question(session: Session, d: QuestionDefinition, *, spanish: bool,
+                  staff_user_id: int | None) -> KioskQuestion:
+    """Create a question, or edit one by adding a version. The whole active set is checked
+    with the change in place before anything is written."""
+    existing = current_set(session)
+    keys = [q.key for q, _ in existing]
+    proposed = [d if q.key == d.key else old for q, old in existing]
+    if d.key not in keys:
+        proposed.append(d)
+    validate_set(proposed, spanish=spanish)
+    question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == d.key))
+    if question is None:
+        position = max((q.position for q, _ in existing), default=0) + 1
+        question = KioskQuestion(key=d.key, position=position, active=True)
+        session.add(question)
+        session.flush()
+    elif question.versions and QuestionDefinition.from_version(question.key,
+                                                               question.current) == d:
+        return question  # nothing changed: no new version
+    _new_version(session, question, d, staff_user_id)
+    question.active = True
+    session.flush()
+    audit.record(session, actor_type="staff", actor_id=staff_user_id, action="question.saved",
+                 record_type="kiosk_question", record_id=question.id,
+                 detail={"question_version_id": question.versions[-1].id})
+    return question
+
+
+def deactivate(session: Session, key: str, *, staff_user_id: int | None) -> None:
+    """A question in use is deactivated, never deleted; a later one that depends on it is
+    refused first."""
+    remaining = [d for q, d in current_set(session) if q.key != key]
+    dependents = [d.key for d in remaining if (d.condition or {}).get("question") == key]
+    if dependents:
+        raise _fail("in use by a condition", "questions_admin.has_dependents", dependents[0])
+    question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == key))
+    if question is None:
+        raise _fail("unknown", "questions_admin.bad_key", key)
+    question.active = False
+    audit.record(session, actor_type="staff", actor_id=staff_user_id,
+                 action="question.deactivated", record_type="kiosk_question",
+                 record_id=question.id)
+
+
+def move(session: Session, key: str, offset: int, *, staff_user_id: int | None) -> None:
+    """Move a question up (-1) or down (+1); a move that would put a question before the one
+    its condition depends on is refused."""
+    pairs = current_set(session)
+    keys = [q.key for q, _ in pairs]
+    if key not in keys:
+        raise _fail("unknown", "questions_admin.bad_key", key)
+    i = keys.index(key)
+    j = i + offset
+    if not 0 <= j < len(keys):
+        return
+    reordered = list(pairs)
+    reordered[i], reordered[j] = reordered[j], reordered[i]
+    validate_set([d for _, d in reordered], spanish=False)
+    for position, (question, _) in enumerate(reordered, start=1):
+        question.position = position
+    audit.record(session, actor_type="staff", actor_id=staff_user_id, action="question.moved",
+                 record_type="kiosk_question", record_id=pairs[i][0].id)
+
+
+def export_json(session: Session) -> str:
+    return json.dumps(
+        {"format": EXPORT_FORMAT, "questions": [asdict(d) for _, d in current_set(session)]},
+        ensure_ascii=False, indent=2,
+    )
+
+
+def parse_import(raw: bytes | str) -> list[QuestionDefinition]:
+    """Read an exported file; anything unreadable is refused as a whole."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DefinitionInvalid("not JSON", key="questions_admin.bad_file", question="") from exc
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT or not isinstance(
+            data.get("questions"), list):
+        raise DefinitionInvalid("format", key="questions_admin.bad_file", question="")
+    known = set(QuestionDefinition.__dataclass_fields__)
+    definitions = []
+    for item in data["questions"]:
+        if not isinstance(item, dict) or not set(item) <= known or "key" not in item:
+            raise DefinitionInvalid("item", key="questions_admin.bad_file", question="")
+        try:
+            definitions.append(QuestionDefinition(**item))
+        except TypeError as exc:
+            raise DefinitionInvalid("item", key="questions_admin.bad_file",
+                                    question="") from exc
+    return definitions
+
+
+def import_set(session: Session, raw: bytes | str, *, spanish: bool,
+               staff_user_id: int | None) -> int:
+    """Replace the active question set with the file's: validated whole before any change.
+    Questions missing from the file are deactivated, never deleted."""
+    definitions = parse_import(raw)
+    validate_set(definitions, spanish=spanish)
+    incoming = {d.key for d in definitions}
+    for question, _ in current_set(session):
+        if question.key not in incoming:
+            question.active = False
+    for position, d in enumerate(definitions, start=1):
+        question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == d.key))
+        if question is None:
+            question = KioskQuestion(key=d.key, position=position, active=True)
+            session.add(question)
+            session.flush()
+            _new_version(session, question, d, staff_user_id)
+        else:
+            if not question.versions or QuestionDefinition.from_version(
+                    question.key, question.current) != d:
+                _new_version(session, question, d, staff_user_id)
+            question.active = True
+            question.position = position
+    session.flush()
+    audit.record(session, actor_type="staff", actor_id=staff_user_id,
+                 action="question.imported", record_type="kiosk_question",
+                 detail={"count": len(definitions)})
+    return len(definitions)

@@ -1,0 +1,396 @@
+"""The front desk in a real browser: the live arrivals board, flags, the queue, the lobby
+screen, and what a signed-out visitor sees.
+
+The database is shared by the whole browser session, so each test picks its own patients
+(booked today, not yet used here) and changes them through the services, as the kiosk would.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from shared.db import make_engine, session_scope
+from shared.demo import DEMO_PASSWORDS
+from shared.models import (
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    Flag,
+    FlagKind,
+    FlagStatus,
+    Location,
+    Patient,
+    Provider,
+    utcnow,
+)
+from shared.services import checkin, clinic_settings, details, flags
+from tests.browser.conftest import (
+    click_and_wait,
+    goto_app,
+    runs_finished,
+    screenshot,
+    wait_for_app_run,
+)
+from tests.factories import make_appointment, make_patient
+
+pytestmark = pytest.mark.browser
+
+WIDTH, HEIGHT = 1366, 768
+LOBBY_WIDTH, LOBBY_HEIGHT = 1920, 1080
+LIVE_TIMEOUT_MS = 20_000  # the boards refresh every 5 s; allow a few refreshes
+POLL_MS = 250
+COUNTS = re.compile(r"(\d+) appointments today · (\d+) waiting · (\d+) done")
+WAITING_LABELS = ("Checked in", "Arrived")
+
+# The arrivals grid is drawn on a canvas; Glide keeps an accessible table of the rows in
+# view. This finds the row whose MRN cell is `mrn` and returns its cells by column title,
+# with how many rows are drawn, or null while the grid is not there yet.
+GRID_ROW_JS = """
+([mrn]) => {
+  const grid = document.querySelector("[data-testid='stDataFrame']");
+  if (!grid) return null;
+  const cols = {};
+  for (const th of grid.querySelectorAll("th[role='columnheader']")) {
+    cols[th.textContent.trim()] = Number(th.getAttribute("aria-colindex")) - 1;
+  }
+  if (cols["MRN"] === undefined) return null;
+  const mrnCells = [...grid.querySelectorAll(`td[data-testid^='glide-cell-${cols["MRN"]}-']`)];
+  const cell = mrnCells.find((td) => td.textContent.trim() === mrn);
+  if (!cell) return {rows: mrnCells.length, row: null};
+  const row = cell.getAttribute("data-testid").split("-").pop();
+  const out = {};
+  for (const [title, col] of Object.entries(cols)) {
+    const td = grid.querySelector(`td[data-testid='glide-cell-${col}-${row}']`);
+    out[title] = td ? td.textContent.trim() : null;
+  }
+  return {rows: mrnCells.length, row: out};
+}
+"""
+
+# Appointments handed out by this module, so no two tests work on the same patient.
+_claimed: set[int] = set()
+
+
+@pytest.fixture
+def db(live_db) -> Iterator[Engine]:
+    engine = make_engine(live_db.url)
+    yield engine
+    engine.dispose()
+
+
+# --- Data ---------------------------------------------------------------------------------
+
+
+def _today_bounds(tz) -> tuple[datetime, datetime]:
+    today = datetime.now(tz).date()
+    start = datetime.combine(today, time.min, tzinfo=tz)
+    return start, datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def _claim_booked(engine: Engine, tz, count: int) -> list[int]:
+    """`count` appointments booked today for patients with one visit today, none used by
+    another test here. Latest first, so the kiosk tests (which take the next upcoming
+    visits) keep theirs. If the day has run out of them, a visit is added for later today."""
+    start, end = _today_bounds(tz)
+    with session_scope(engine) as session:
+        visits = dict(session.execute(
+            select(Appointment.patient_id, func.count())
+            .where(Appointment.start >= start, Appointment.start < end)
+            .group_by(Appointment.patient_id)
+        ).all())
+        booked = session.scalars(
+            select(Appointment)
+            .where(Appointment.start >= start, Appointment.start < end,
+                   Appointment.status == AppointmentStatus.BOOKED,
+                   Appointment.id.not_in(_claimed))
+            .order_by(Appointment.start.desc(), Appointment.id.desc())
+        ).all()
+        picked = [a.id for a in booked if visits[a.patient_id] == 1][:count]
+        while len(picked) < count:
+            picked.append(_add_visit(session, tz))
+    _claimed.update(picked)
+    return picked
+
+
+def _add_visit(session: Session, tz) -> int:
+    """A new patient booked in a few minutes (still today), for a run late in the day."""
+    n = len(_claimed) + 1
+    provider = session.scalars(select(Provider).order_by(Provider.id)).first()
+    location = session.scalars(select(Location).order_by(Location.id)).first()
+    patient = make_patient(session, mrn=f"DASH-{n:04d}", legal_given_name="Marguerite",
+                           legal_family_name=f"Ashdown{chr(ord('a') + n)}",
+                           birth_date=date(1962, 5, 1), phone="+1 312 555 0110")
+    start = min(utcnow() + timedelta(minutes=5), _today_bounds(tz)[1] - timedelta(minutes=1))
+    return make_appointment(session, patient=patient, provider=provider, location=location,
+                            visit_type="Follow-up", start=start).id
+
+
+def _check_in(engine: Engine, tz, appointment_id: int) -> None:
+    """What the kiosk does for a patient who finishes checking in."""
+    with session_scope(engine) as session:
+        rules = clinic_settings.load(session)
+        started = checkin.begin(session, appointment_id, channel=Channel.KIOSK, now=utcnow(),
+                                tz=tz, rules=rules, kiosk_id="lobby-1")
+        checkin.complete(session, started.id, now=utcnow(), tz=tz, rules=rules)
+
+
+def _patient_of(engine: Engine, appointment_id: int) -> Patient:
+    with Session(engine, expire_on_commit=False) as session:
+        appointment = session.get(Appointment, appointment_id)
+        assert appointment is not None
+        patient = appointment.patient
+        session.expunge(patient)
+        return patient
+
+
+def _shown_name(patient: Patient) -> str:
+    return f"{patient.preferred_name or patient.legal_given_name} {patient.legal_family_name}"
+
+
+def _all_names(engine: Engine) -> tuple[list[str], list[str]]:
+    """Every patient's shown name and family name."""
+    with Session(engine) as session:
+        patients = session.scalars(select(Patient)).all()
+        return [_shown_name(p) for p in patients], [p.legal_family_name for p in patients]
+
+
+def _names_in(text: str, engine: Engine) -> list[str]:
+    full, family = _all_names(engine)
+    found = [n for n in full if n in text]
+    found += [n for n in family if re.search(rf"\b{re.escape(n)}\b", text)]
+    return sorted(set(found))
+
+
+# --- Driving the dashboard ----------------------------------------------------------------
+
+
+def _sign_in(page) -> None:
+    page.get_by_role("textbox", name="Username").fill("rep")
+    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORDS["rep"])
+    click_and_wait(page, page.get_by_role("button", name="Sign in"))
+
+
+def _open_signed_in(new_page, apps, path: str = "", heading: str = "Today's appointments"):
+    """Open a dashboard page by its URL, sign in there, and land on that page."""
+    page = new_page(WIDTH, HEIGHT)
+    goto_app(page, apps.dashboard_url + path)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    _sign_in(page)
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    return page
+
+
+def _counts(page) -> tuple[int, int, int]:
+    caption = page.get_by_text(COUNTS)
+    expect(caption).to_be_visible()
+    match = COUNTS.search(caption.inner_text())
+    assert match is not None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+def _grid_row(page, mrn: str) -> dict:
+    handle = page.wait_for_function(
+        f"(arg) => {{ const r = ({GRID_ROW_JS})(arg); return r && r.row ? r : null; }}",
+        arg=[mrn], polling=POLL_MS,
+    )
+    return handle.json_value()
+
+
+# --- Tests --------------------------------------------------------------------------------
+
+
+def test_arrivals_board_shows_a_kiosk_check_in_without_reloading(new_page, apps, live_db, db):
+    tz = live_db.tz
+    (appointment_id,) = _claim_booked(db, tz, 1)
+    patient = _patient_of(db, appointment_id)
+    page = _open_signed_in(new_page, apps)
+    total, waiting, done = _counts(page)
+
+    # A filter set before the refresh: only this patient, by record number.
+    search = page.get_by_role("textbox", name="Search name or MRN")
+    search.fill(patient.mrn)
+    before = runs_finished(page)
+    search.press("Enter")
+    wait_for_app_run(page, after=before)
+    shown = _grid_row(page, patient.mrn)
+    assert shown["rows"] == 1, shown
+    assert shown["row"]["Status"] == "Booked"
+    assert shown["row"]["Patient"].endswith(_shown_name(patient))
+    runs_before_check_in = runs_finished(page)
+
+    _check_in(db, tz, appointment_id)
+
+    # The board's fragment refreshes on its own: the count and the row change in place.
+    expect(page.get_by_text(COUNTS)).to_have_text(
+        f"{total} appointments today · {waiting + 1} waiting · {done} done",
+        timeout=LIVE_TIMEOUT_MS,
+    )
+    handle = page.wait_for_function(
+        f"""(arg) => {{
+              const r = ({GRID_ROW_JS})(arg);
+              return r && r.row && {list(WAITING_LABELS)!r}.includes(r.row["Status"]) ? r : null;
+            }}""",
+        arg=[patient.mrn], polling=POLL_MS, timeout=LIVE_TIMEOUT_MS,
+    )
+    shown = handle.json_value()
+    assert shown["rows"] == 1, f"the search filter was lost in the refresh: {shown}"
+    assert shown["row"]["Patient"].endswith(_shown_name(patient))
+    assert shown["row"]["Arrived"], shown
+    expect(search).to_have_value(patient.mrn)
+    assert runs_finished(page) == runs_before_check_in, "the whole page reran, not the board"
+
+
+def test_accepting_a_phone_change_updates_the_record(new_page, apps, live_db, db):
+    (appointment_id,) = _claim_booked(db, live_db.tz, 1)
+    with session_scope(db) as session:
+        appointment = session.get(Appointment, appointment_id)
+        assert appointment is not None
+        patient = appointment.patient
+        new_phone = next(p for p in ("+13125550177", "+13125550178")
+                         if details.normalize_phone(patient.phone or "") != p)
+        reported = replace(details.current_details(patient), phone=new_phone)
+        (flag,) = details.report_changes(session, patient, reported,
+                                         appointment_id=appointment_id, now=utcnow(),
+                                         kiosk_id="lobby-1")
+        assert flag.kind == FlagKind.PHONE_CHANGE
+        flag_id, patient_id = flag.id, patient.id
+        old_phone = flag.old_value["phone"]
+        name = _shown_name(patient)
+
+    page = _open_signed_in(new_page, apps, "flags", heading="Flags to review")
+    group = page.locator(f".st-key-flag_group_{patient_id}")
+    expect(group.get_by_role("heading", name=name)).to_be_visible()
+    expect(group.get_by_text("Phone changed")).to_be_visible()
+    on_record = group.get_by_text("On record")
+    reported_caption = group.get_by_text("Patient reports")
+    old = group.get_by_text(old_phone, exact=True)
+    new = group.get_by_text(new_phone, exact=True)
+    for locator in (on_record, reported_caption, old, new):
+        expect(locator).to_be_visible()
+    # Side by side: the record on the left, what the patient says on the right, level.
+    old_box, new_box = old.bounding_box(), new.bounding_box()
+    assert old_box and new_box
+    assert old_box["x"] + old_box["width"] <= new_box["x"], (old_box, new_box)
+    assert abs(old_box["y"] - new_box["y"]) < 8, (old_box, new_box)
+
+    accept = page.locator(f".st-key-flag_{flag_id}_accept button")
+    group.scroll_into_view_if_needed()
+    page.mouse.move(0, 0)
+    screenshot(page, "dashboard-flags.png")
+
+    click_and_wait(page, accept)
+    expect(page.locator(f".st-key-flag_{flag_id}_accept")).to_have_count(0)
+    with Session(db) as session:
+        assert session.get(Patient, patient_id).phone == new_phone
+        stored = session.get(Flag, flag_id)
+        assert stored.status == FlagStatus.ACCEPTED
+        assert stored.resolved_at is not None
+
+
+def test_calling_a_patient_shows_their_ticket_in_the_waiting_room(
+    new_page, apps, live_db, db
+):
+    tz = live_db.tz
+    first, second = _claim_booked(db, tz, 2)
+    for appointment_id in (first, second):
+        _check_in(db, tz, appointment_id)
+    with Session(db) as session:
+        appointment = session.get(Appointment, second)
+        ticket = appointment.ticket
+        name = _shown_name(appointment.patient)
+    assert ticket and re.fullmatch(r"A\d{3}", ticket), ticket
+
+    page = _open_signed_in(new_page, apps, "queue", heading="Queue")
+    table = page.locator("[data-testid='stDataFrame']")
+    expect(table).to_be_visible()
+    # The grid's accessible copy is hidden from the accessibility tree: match it by CSS.
+    expect(table.locator("th[role='columnheader']").filter(
+        has_text=re.compile(r"^Why here$"))).to_have_count(1)
+
+    box = page.locator(".st-key-queue_selected")
+    expect(box.get_by_text("Select a patient in the list to act on them.")).to_be_visible()
+    field = box.get_by_role("combobox")
+    field.click()
+    field.press_sequentially(ticket)
+    page.get_by_role("option", name=f"{ticket} · {name}", exact=True).click()
+    expect(page.get_by_text(f"Selected: {name} ({ticket})")).to_be_visible()
+
+    room = page.locator(f".st-key-act_{second}_room input")
+    room.fill("Room 3")
+    room.press("Enter")
+    expect(room).to_have_value("Room 3")
+    page.mouse.move(0, 0)
+    screenshot(page, "dashboard-queue.png")
+
+    click_and_wait(page, page.locator(f".st-key-act_{second}_call button"))
+    expect(page.get_by_text("Done.", exact=True)).to_be_visible()
+    with Session(db) as session:
+        called = session.get(Appointment, second)
+        assert called.room == "Room 3"
+        assert called.called_at is not None
+        assert session.get(Appointment, first).called_at is None
+
+    # The lobby screen: no sign-in, the ticket and the room, and never a name.
+    lobby = new_page(LOBBY_WIDTH, LOBBY_HEIGHT)
+    goto_app(lobby, apps.dashboard_url + "?display=waiting-room")
+    expect(lobby.get_by_text("Now calling", exact=True)).to_be_visible()
+    calling = lobby.locator("p.calling").filter(has_text=ticket)
+    expect(calling).to_be_visible()
+    expect(calling).to_contain_text("Room 3")
+    expect(lobby.get_by_role("textbox")).to_have_count(0)
+    text = lobby.locator("body").inner_text()
+    assert not _names_in(text, db), f"names on the lobby screen: {_names_in(text, db)}"
+    assert not _names_in(lobby.content(), db)
+    lobby.mouse.move(0, 0)
+    screenshot(lobby, "waiting-room.png")
+
+
+def test_help_request_alerts_the_desk_until_someone_is_on_it(new_page, apps, live_db, db):
+    page = _open_signed_in(new_page, apps)
+    runs_before = runs_finished(page)
+    with session_scope(db) as session:
+        flag_id = flags.request_help(session, kiosk_id="lobby-1", now=utcnow()).id
+
+    strip = page.locator(".st-key-alert_strip")
+    expect(strip.get_by_role("heading", name="Needs a person now")).to_be_visible(
+        timeout=LIVE_TIMEOUT_MS)
+    ack = page.locator(f".st-key-ack_{flag_id}")
+    expect(ack).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    assert runs_finished(page) == runs_before, "the alert came by reloading the page"
+    line = strip.locator("[data-testid='stHorizontalBlock']").filter(has=ack)
+    expect(line).to_contain_text("Help requested")
+    expect(line).to_contain_text("lobby-1")
+
+    click_and_wait(page, ack.get_by_role("button", name="I'm on it"))
+    expect(ack).to_have_count(0)
+    with Session(db) as session:
+        stored = session.get(Flag, flag_id)
+        assert stored.acknowledged_at is not None
+        assert stored.acknowledged_by_id is not None
+        assert stored.status == FlagStatus.OPEN
+
+
+def test_flags_page_signed_out_shows_only_the_sign_in_form(new_page, apps, db):
+    with session_scope(db) as session:  # something to hide, whatever ran before
+        patient = session.scalars(select(Patient).order_by(Patient.id)).first()
+        flags.request_help(session, kiosk_id="lobby-3", now=utcnow(), patient_id=patient.id)
+    page = new_page(WIDTH, HEIGHT)
+    goto_app(page, apps.dashboard_url + "flags")
+
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Password")).to_be_visible()
+    expect(page.get_by_role("heading", name="Flags to review")).to_have_count(0)
+    expect(page.get_by_role("link", name="Queue")).to_have_count(0)
+    text = page.locator("body").inner_text()
+    assert not _names_in(text, db), f"names shown signed out: {_names_in(text, db)}"
+    assert not _names_in(page.content(), db)
+    assert "Help requested" not in text

@@ -50,6 +50,8 @@ def main() -> None:
     pages += [
         st.Page("screens/questions.py", title=t("questions_admin.title"),
                 url_path="questions", visibility=visibility),
+        st.Page("screens/consent_forms.py", title=t("consent_admin.title"),
+                url_path="consent-forms", visibility=visibility),
         st.Page("screens/settings.py", title=t("settings.title"), url_path="settings",
                 visibility=visibility),
         st.Page("screens/staff.py", title=t("staff.title"), url_path="staff",

@@ -3,6 +3,8 @@ No sign-in, no names, and nothing else reachable from it."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import streamlit as st
@@ -18,18 +20,31 @@ from shared.services.board import queue_for_day
 REFRESH_SECONDS = 5
 CALL_SHOWN_FOR = timedelta(minutes=10)
 NEXT_COUNT = 6
+ROOM_WORD = re.compile(r"^\s*(room|sala)\b[\s.:#-]*", re.IGNORECASE)
 
 DISPLAY_CSS = """
 <style>
 header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSidebar"],
 [data-testid="stSidebarCollapsedControl"], footer, #MainMenu { display: none !important; }
 .block-container { padding-top: 1rem; }
-.calling { font-size: 4.5rem; font-weight: 800; color: #0B2545; line-height: 1.15; }
-.calling small { font-size: 3rem; font-weight: 600; color: #0B5CAD; }
-.next-ticket { font-size: 3rem; font-weight: 700; color: #111827; }
-.display-title { font-size: 2.4rem; font-weight: 700; color: #374151; }
+/* Scoped under the markdown container: Streamlit's own `<container> p` rule beats a lone
+   class, and left the tickets at body size. */
+[data-testid="stMarkdownContainer"] p.calling {
+  font-size: 4.5rem; font-weight: 800; color: #0B2545; line-height: 1.15; }
+[data-testid="stMarkdownContainer"] p.calling small {
+  font-size: 3rem; font-weight: 600; color: #0B5CAD; }
+[data-testid="stMarkdownContainer"] p.next-ticket {
+  font-size: 3rem; font-weight: 700; color: #111827; }
+[data-testid="stMarkdownContainer"] p.display-title {
+  font-size: 2.4rem; font-weight: 700; color: #374151; }
 </style>
 """
+
+
+def _room_number(room: str | None) -> str:
+    """The room as typed, without a leading "Room"/"Sala" the label adds anyway: the desk
+    typing "Room 3" must not show "Room Room 3"."""
+    return ROOM_WORD.sub("", room or "").strip()
 
 
 def render() -> None:
@@ -58,7 +73,7 @@ def _board() -> None:
             st.markdown(f'<p class="next-ticket">{t("display.nobody")}</p>',
                         unsafe_allow_html=True)
         for r in calling[:3]:
-            room = t("display.room", room=r.room or "")
+            room = html.escape(t("display.room", room=_room_number(r.room)))
             st.markdown(f'<p class="calling">{r.ticket} <small>→ {room}</small></p>',
                         unsafe_allow_html=True)
     with right:

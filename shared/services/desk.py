@@ -63,12 +63,14 @@ def _load(session: Session, appointment_id: int, expected_version: int | None) -
 
 
 def _save(session: Session, appointment: Appointment) -> None:
+    # Read before flushing: a failed flush rolls back and expires every loaded object.
+    appointment_id = appointment.id
     try:
         session.flush()
     except StaleDataError as exc:
         # This transaction is spoilt; ask a fresh session who won.
         with Session(session.get_bind()) as fresh:
-            who, action = _who_did_last(fresh, appointment.id)
+            who, action = _who_did_last(fresh, appointment_id)
         raise ConcurrentAction("changed meanwhile", who=who, action=action) from exc
 
 

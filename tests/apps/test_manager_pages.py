@@ -132,3 +132,44 @@ def test_missing_spanish_is_refused_when_spanish_is_offered(clinic) -> None:
     at.text_area(key="q_ten___new__").input("Are you on a special diet?")
     _save(at)
     assert any("Spanish" in e.value for e in at.error)
+
+
+def test_publishing_a_new_consent_version_asks_patients_to_sign_again(clinic) -> None:
+    from shared.models import Appointment, ConsentForm, Patient
+    from shared.services import consent
+
+    at = _as("manager", "consent_forms")
+    with Session(clinic) as session:
+        form = session.scalars(select(ConsentForm).where(
+            ConsentForm.key == "general_consent")).one()
+    at.selectbox(key="consent_form_chosen").set_value(form.id).run()
+    at.text_input(key=f"cv_ten_{form.id}").input("Consent to treatment (2027)")
+    next(b for b in at.button if b.label == "Add as a draft version").click().run()
+    assert not at.exception
+    assert any("Draft added" in s.value for s in at.success)
+    with Session(clinic) as session:
+        draft = max(session.get(ConsentForm, form.id).versions, key=lambda v: v.version)
+        elena = session.scalars(select(Patient).where(Patient.mrn == "DEMO-0001")).one()
+        visit = session.scalars(select(Appointment).where(
+            Appointment.patient_id == elena.id)).first()
+        day = visit.start.date()
+        before = consent.forms_to_sign(session, visit, language="en", now=utcnow(), day=day)
+    assert not before  # a draft asks nobody to sign
+    at.button(key=f"cf_pub_{draft.id}").click().run()
+    assert not at.exception
+    with Session(clinic) as session:
+        visit = session.get(Appointment, visit.id)
+        after = consent.forms_to_sign(session, visit, language="en", now=utcnow(), day=day)
+    assert [f.version_id for f in after] == [draft.id]
+
+
+def test_a_version_without_text_is_refused(clinic) -> None:
+    at = _as("manager", "consent_forms")
+    from shared.models import ConsentForm
+
+    with Session(clinic) as session:
+        form = session.scalars(select(ConsentForm)).first()
+    at.selectbox(key="consent_form_chosen").set_value(form.id).run()
+    at.text_area(key=f"cv_ben_{form.id}").input("")
+    next(b for b in at.button if b.label == "Add as a draft version").click().run()
+    assert any("English title and text" in e.value for e in at.error)

@@ -344,7 +344,10 @@ def test_calling_a_patient_shows_their_ticket_in_the_waiting_room(
     expect(lobby.get_by_text("Now calling", exact=True)).to_be_visible()
     calling = lobby.locator("p.calling").filter(has_text=ticket)
     expect(calling).to_be_visible()
-    expect(calling).to_contain_text("Room 3")
+    expect(calling).to_have_text(f"{ticket} → Room 3")  # typed "Room 3": no "Room Room 3"
+    # Readable from across the room, not at body-text size.
+    size = calling.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
+    assert size >= 48, f"the called ticket is {size}px"
     expect(lobby.get_by_role("textbox")).to_have_count(0)
     text = lobby.locator("body").inner_text()
     assert not _names_in(text, db), f"names on the lobby screen: {_names_in(text, db)}"

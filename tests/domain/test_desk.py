@@ -276,7 +276,7 @@ def test_only_a_waiting_patient_can_be_moved(
     assert refused.value.key == "desk.not_waiting"
 
 
-# --- Undo --------------------------------------------------------------------------------------------
+# --- Undo ------------------------------------------------------------------------------------------
 
 
 def test_undo_takes_a_patient_back_out_of_the_room_once(
@@ -483,8 +483,8 @@ def test_at_most_one_undo_wins_when_two_representatives_undo_at_once(
     session.commit()
 
     with Session(engine) as desk_a, Session(engine) as desk_b:
-        for d in (desk_a, desk_b):
-            d.get(Appointment, appointment.id)
+        shown = [d.get(Appointment, appointment.id) for d in (desk_a, desk_b)]
+        assert [a.version for a in shown if a is not None] == [2, 2]
         desk.undo_last(desk_a, appointment.id, staff_user_id=maya.id, now=NOW,
                        expected_version=2)
         desk_a.commit()

@@ -213,12 +213,14 @@ def render_see_desk(ctx: AppContext) -> None:
     st.title(tr("kiosk.see_desk_title"))
     st.markdown(tr("kiosk.see_desk_body"))
     start_over_button("see_desk_back")
+    help_button()
 
 
 def render_already(ctx: AppContext) -> None:
     st.title(tr("kiosk.already_checked_in"))
     st.markdown(tr("kiosk.already_body"))
     start_over_button("already_back")
+    help_button()
 
 
 def render_cannot(ctx: AppContext) -> None:

@@ -38,6 +38,7 @@ def render_done(ctx: AppContext) -> None:
         st.markdown(tr("done.next"))
     st.button(tr("done.finish"), key="done_finish", type="primary", width="stretch",
               on_click=reset)
+    help_button()
     _return_to_welcome()
 
 
@@ -82,4 +83,5 @@ def render_walk_in_done(ctx: AppContext) -> None:
     st.markdown(tr("walkin.done_body"))
     st.button(tr("done.finish"), key="walkin_finish", type="primary", width="stretch",
               on_click=reset)
+    help_button()
     _return_to_welcome()

@@ -15,6 +15,7 @@ from shared.db import session_scope
 from shared.models import (
     Appointment,
     AppointmentStatus,
+    Channel,
     CheckIn,
     Flag,
     FlagKind,
@@ -23,7 +24,7 @@ from shared.models import (
     Patient,
     utcnow,
 )
-from shared.services import tokens
+from shared.services import checkin, clinic_settings, tokens
 from tests.apps.conftest import KIOSK
 
 
@@ -213,3 +214,27 @@ def test_unknown_name_says_so_in_spanish(app_db, demo_day) -> None:
     _enter_birth_date(at, "find", demo_day.birth_date)
     _submit(at, "Buscar mi cita")
     assert "No encontramos una cita hoy" in at.error[0].value
+
+
+@pytest.mark.parametrize("step", [
+    "scan", "code_problem", "verify_birth_date", "find_by_name", "ask_phone", "other_day",
+    "see_desk", "already_checked_in", "cannot_check_in", "appointment", "details",
+    "insurance", "questions", "consent", "done", "walk_in", "walk_in_done",
+])
+def test_every_screen_offers_help_and_shows_no_traceback(app_db, demo_day, step: str) -> None:
+    settings = get_settings()
+    with session_scope(app_db) as session:
+        check_in = checkin.begin(session, demo_day.appointment_id, channel=Channel.KIOSK,
+                                 now=utcnow(), tz=settings.tz,
+                                 rules=clinic_settings.load(session), kiosk_id="kiosk-1")
+        check_in_id = check_in.id
+    at = AppTest.from_file(KIOSK, default_timeout=30)
+    at.session_state["kiosk"] = {
+        "step": step, "lang": "en", "appointment_id": demo_day.appointment_id,
+        "check_in_id": check_in_id, "candidates": [demo_day.appointment_id], "attempts": 0,
+        "token_id": 0, "other_date": "Monday 1 December 2026", "other_time": "9:00 AM",
+        "problem": "error.token_expired",
+    }
+    at.run()
+    assert not at.exception, at.exception
+    assert "I need help" in [b.label for b in at.button]

@@ -124,7 +124,7 @@ def _board() -> None:
     waiting_col = t("dash.col_waiting")
 
     def colour(value: object) -> str:
-        if not isinstance(value, int):
+        if value is None or pd.isna(value):
             return ""
         if value >= rules.wait_red_minutes:
             return "background-color: #FDE2E1; color: #8A1C12; font-weight: 700"
@@ -133,7 +133,13 @@ def _board() -> None:
         return ""
 
     frame = pd.DataFrame(table)
-    styled = frame.style.map(colour, subset=[waiting_col]) if not frame.empty else frame
+    styled = frame
+    if not frame.empty:
+        # Whole minutes, blank when not waiting: a column holding None would otherwise turn
+        # to floats ("45.000000", "None") and never be coloured.
+        frame[waiting_col] = frame[waiting_col].astype("Int64")
+        styled = frame.style.map(colour, subset=[waiting_col]).format(
+            na_rep="", subset=[waiting_col])
     st.dataframe(styled, hide_index=True, width="stretch",
                  height=min(40 + 35 * max(len(table), 1), 800), key="arrivals_table")
 

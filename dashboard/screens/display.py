@@ -27,8 +27,9 @@ DISPLAY_CSS = """
 header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSidebar"],
 [data-testid="stSidebarCollapsedControl"], footer, #MainMenu { display: none !important; }
 .block-container { padding-top: 1rem; }
-/* Scoped under the markdown container: Streamlit's own `<container> p` rule beats a lone
-   class, and left the tickets at body size. */
+/* Scoped under the markdown container: Streamlit's own rule for paragraphs in markdown
+   beats a lone class, and left the tickets at body size. No angle brackets in here: st.html
+   sanitizes this block as HTML. */
 [data-testid="stMarkdownContainer"] p.calling {
   font-size: 4.5rem; font-weight: 800; color: #0B2545; line-height: 1.15; }
 [data-testid="stMarkdownContainer"] p.calling small {

@@ -8,6 +8,7 @@ The database is shared by the whole browser session, so each test picks its own 
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -33,6 +34,7 @@ from shared.models import (
 )
 from shared.services import checkin, clinic_settings, details, flags
 from tests.browser.conftest import (
+    APP_IDLE_JS,
     click_and_wait,
     goto_app,
     runs_finished,
@@ -73,6 +75,11 @@ GRID_ROW_JS = """
   }
   return {rows: mrnCells.length, row: out};
 }
+"""
+
+# Idle, and nothing greyed out as stale (a fragment mid-refresh fades its elements).
+SETTLED_JS = f"""
+() => ({APP_IDLE_JS})() && !document.querySelector("[data-stale='true']")
 """
 
 # Appointments handed out by this module, so no two tests work on the same patient.
@@ -171,6 +178,43 @@ def _names_in(text: str, engine: Engine) -> list[str]:
 
 # --- Driving the dashboard ----------------------------------------------------------------
 
+# Messages the server sent each page; the boards refresh on their own, so a screenshot is
+# kept only if none arrived while it was taken.
+_frames: weakref.WeakKeyDictionary[object, list[int]] = weakref.WeakKeyDictionary()
+
+
+def _count_frames(page) -> None:
+    """Call before the page's first goto."""
+    counter = [0]
+    _frames[page] = counter
+
+    def on_frame(payload: bytes | str) -> None:
+        counter[0] += 1
+
+    def on_websocket(websocket) -> None:
+        if websocket.url.split("?")[0].rstrip("/").endswith("/_stcore/stream"):
+            websocket.on("framereceived", on_frame)
+
+    page.on("websocket", on_websocket)
+
+
+def _still_screenshot(page, name: str) -> None:
+    """A screenshot of the page at rest: retaken if a refresh ran while it was taken."""
+    for _ in range(5):
+        page.wait_for_function(SETTLED_JS, polling=POLL_MS)
+        seen = _frames[page][0]
+        screenshot(page, name)
+        if _frames[page][0] == seen and page.evaluate(SETTLED_JS):
+            return
+    pytest.fail(f"{name}: the page never stayed still long enough for a screenshot")
+
+
+def _new_page(new_page, width: int = WIDTH, height: int = HEIGHT):
+    page = new_page(width, height)
+    _count_frames(page)
+    return page
+
+
 
 def _sign_in(page) -> None:
     page.get_by_role("textbox", name="Username").fill("rep")
@@ -180,7 +224,7 @@ def _sign_in(page) -> None:
 
 def _open_signed_in(new_page, apps, path: str = "", heading: str = "Today's appointments"):
     """Open a dashboard page by its URL, sign in there, and land on that page."""
-    page = new_page(WIDTH, HEIGHT)
+    page = _new_page(new_page)
     goto_app(page, apps.dashboard_url + path)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     _sign_in(page)
@@ -244,6 +288,7 @@ def test_arrivals_board_shows_a_kiosk_check_in_without_reloading(new_page, apps,
     assert shown["rows"] == 1, f"the search filter was lost in the refresh: {shown}"
     assert shown["row"]["Patient"].endswith(_shown_name(patient))
     assert shown["row"]["Arrived"], shown
+    assert re.fullmatch(r"\d+", shown["row"]["Waiting (min)"]), shown  # whole minutes
     expect(search).to_have_value(patient.mrn)
     assert runs_finished(page) == runs_before_check_in, "the whole page reran, not the board"
 
@@ -284,7 +329,7 @@ def test_accepting_a_phone_change_updates_the_record(new_page, apps, live_db, db
     accept = page.locator(f".st-key-flag_{flag_id}_accept button")
     group.scroll_into_view_if_needed()
     page.mouse.move(0, 0)
-    screenshot(page, "dashboard-flags.png")
+    _still_screenshot(page, "dashboard-flags.png")
 
     click_and_wait(page, accept)
     expect(page.locator(f".st-key-flag_{flag_id}_accept")).to_have_count(0)
@@ -327,10 +372,12 @@ def test_calling_a_patient_shows_their_ticket_in_the_waiting_room(
     room.fill("Room 3")
     room.press("Enter")
     expect(room).to_have_value("Room 3")
+    call = page.locator(f".st-key-act_{second}_call button")
+    call.scroll_into_view_if_needed()
     page.mouse.move(0, 0)
-    screenshot(page, "dashboard-queue.png")
+    _still_screenshot(page, "dashboard-queue.png")
 
-    click_and_wait(page, page.locator(f".st-key-act_{second}_call button"))
+    click_and_wait(page, call)
     expect(page.get_by_text("Done.", exact=True)).to_be_visible()
     with Session(db) as session:
         called = session.get(Appointment, second)
@@ -339,7 +386,7 @@ def test_calling_a_patient_shows_their_ticket_in_the_waiting_room(
         assert session.get(Appointment, first).called_at is None
 
     # The lobby screen: no sign-in, the ticket and the room, and never a name.
-    lobby = new_page(LOBBY_WIDTH, LOBBY_HEIGHT)
+    lobby = _new_page(new_page, LOBBY_WIDTH, LOBBY_HEIGHT)
     goto_app(lobby, apps.dashboard_url + "?display=waiting-room")
     expect(lobby.get_by_text("Now calling", exact=True)).to_be_visible()
     calling = lobby.locator("p.calling").filter(has_text=ticket)
@@ -353,7 +400,7 @@ def test_calling_a_patient_shows_their_ticket_in_the_waiting_room(
     assert not _names_in(text, db), f"names on the lobby screen: {_names_in(text, db)}"
     assert not _names_in(lobby.content(), db)
     lobby.mouse.move(0, 0)
-    screenshot(lobby, "waiting-room.png")
+    _still_screenshot(lobby, "waiting-room.png")
 
 
 def test_help_request_alerts_the_desk_until_someone_is_on_it(new_page, apps, live_db, db):
@@ -371,6 +418,8 @@ def test_help_request_alerts_the_desk_until_someone_is_on_it(new_page, apps, liv
     line = strip.locator("[data-testid='stHorizontalBlock']").filter(has=ack)
     expect(line).to_contain_text("Help requested")
     expect(line).to_contain_text("lobby-1")
+    page.mouse.move(0, 0)
+    _still_screenshot(page, "dashboard-alert.png")
 
     click_and_wait(page, ack.get_by_role("button", name="I'm on it"))
     expect(ack).to_have_count(0)
@@ -385,7 +434,7 @@ def test_flags_page_signed_out_shows_only_the_sign_in_form(new_page, apps, db):
     with session_scope(db) as session:  # something to hide, whatever ran before
         patient = session.scalars(select(Patient).order_by(Patient.id)).first()
         flags.request_help(session, kiosk_id="lobby-3", now=utcnow(), patient_id=patient.id)
-    page = new_page(WIDTH, HEIGHT)
+    page = _new_page(new_page)
     goto_app(page, apps.dashboard_url + "flags")
 
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from io import BytesIO
+from itertools import count
 from pathlib import Path
+from string import ascii_lowercase
 
 import pytest
 import qrcode
@@ -29,11 +33,15 @@ from shared.models import (
     AppointmentStatus,
     CheckIn,
     ConsentSignature,
+    ContactKind,
     Location,
+    PatientContact,
     Provider,
+    SignerRelationship,
     utcnow,
 )
-from shared.services import consent, insurance, tokens
+from shared.services import checkin, consent, insurance, tokens
+from shared.services.checkin import normalize_name
 from shared.services.insurance import CoverageState
 from tests.browser.conftest import (
     CHROMIUM_ARGS,
@@ -48,15 +56,13 @@ from tests.browser.conftest import (
     track_runs,
     wait_for_app_run,
 )
-from tests.factories import make_appointment, make_coverage, make_patient
+from tests.factories import image_bytes, make_appointment, make_coverage, make_patient
 
 pytestmark = pytest.mark.browser
 
 VIDEO_W, VIDEO_H = 640, 480
 VIDEO_FRAMES = 10
 QR_PX = 360
-CHECKABLE = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.NOSHOW)
-DONE_TITLES = re.compile(r"^(You're checked in|Almost done)$")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 VIDEO_PLAYING_JS = """
 () => {
@@ -245,57 +251,105 @@ def _draw_signature(page) -> None:
 # --- Picking patients -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Visit:
+    appointment_id: int
+    given: str  # the name the kiosk greets
+    family: str
+    birth: date
+
+
+# Visits this module's tests have used: each test takes its own.
+_claimed: set[int] = set()
+_added = count(1)
+
+
 def _today_bounds(tz) -> tuple[datetime, datetime]:
     today = datetime.now(tz).date()
     start = datetime.combine(today, time.min, tzinfo=tz)
     return start, datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
 
 
-def _unsigned_adult(engine: Engine, tz) -> tuple[str, str, date, int]:
-    """An adult booked today who has signed no consent form, has insurance in force, and
-    whom family name and birth date alone find (one visit today, no twin).
+def _pick_visit(engine: Engine, tz, *, signed: bool | None, prefer: int | None = None) -> Visit:
+    """A visit today that the kiosk can take from start to "You're checked in": booked, not
+    late, an adult with insurance in force, found by family name and birth date alone (one
+    visit today, no twin), and nothing open for the desk (other tests raise flags). With
+    `signed` True every consent form is signed; with False none ever was.
 
-    Late in the day every seeded visit may be over; then a patient is added for a visit in
-    ten minutes, so the test does not depend on the time it runs.
-    Returns (given name, family name, birth date, appointment id)."""
+    `prefer` goes first when it fits (the demo visit). When nothing fits (late in the day
+    every seeded visit is over), a patient is added with a visit in ten minutes."""
     today = clinic_today(tz)
     start, end = _today_bounds(tz)
+    now = utcnow()
     with session_scope(engine) as session:
         todays = session.scalars(
             select(Appointment).where(Appointment.start >= start, Appointment.start < end,
                                       Appointment.status != AppointmentStatus.CANCELLED)
         ).all()
-        signed = set(session.scalars(select(ConsentSignature.patient_id)).all())
-        visits: dict[int, int] = {}
-        same_name: dict[tuple[str, date], int] = {}
-        for appointment in todays:
-            patient = appointment.patient
-            visits[patient.id] = visits.get(patient.id, 0) + 1
-            key = (patient.legal_family_name.casefold(), patient.birth_date)
-            same_name[key] = same_name.get(key, 0) + 1
-        for appointment in sorted(todays, key=lambda a: a.start):
+        ever_signed = set(session.scalars(select(ConsentSignature.patient_id)).all())
+        visits = Counter(a.patient_id for a in todays)
+        same_name = Counter((normalize_name(a.patient.legal_family_name), a.patient.birth_date)
+                            for a in todays)
+
+        def fits(appointment: Appointment) -> bool:
             patient = appointment.patient
             if (
-                appointment.status in CHECKABLE
-                and appointment.start > utcnow() - timedelta(minutes=10)
-                and patient.id not in signed
-                and patient.age_on(today) >= 30
-                and visits[patient.id] == 1
-                and same_name[(patient.legal_family_name.casefold(), patient.birth_date)] == 1
-                and insurance.primary_coverage(patient, today).state == CoverageState.ACTIVE
+                appointment.id in _claimed
+                or appointment.status != AppointmentStatus.BOOKED
+                or appointment.start < now - timedelta(minutes=5)
+                or patient.age_on(today) < consent.ADULT_AGE
+                or visits[patient.id] != 1
+                or same_name[(normalize_name(patient.legal_family_name), patient.birth_date)] != 1
+                or insurance.primary_coverage(patient, today).state != CoverageState.ACTIVE
+                or checkin.open_desk_flags(session, appointment)
             ):
-                return (patient.preferred_name or patient.legal_given_name,
-                        patient.legal_family_name, patient.birth_date, appointment.id)
-        provider = session.scalars(select(Provider).order_by(Provider.id)).first()
-        location = session.scalars(select(Location).order_by(Location.id)).first()
-        patient = make_patient(session, mrn="BROWSER-0001", legal_given_name="Harriet",
-                               legal_family_name="Quill", birth_date=date(1951, 7, 9),
-                               phone="+1 312 555 0177")
-        make_coverage(session, patient)
-        appointment = make_appointment(session, patient=patient, provider=provider,
-                                       location=location, visit_type="Follow-up",
-                                       start=utcnow() + timedelta(minutes=10))
-        return "Harriet", "Quill", patient.birth_date, appointment.id
+                return False
+            if signed is None:
+                return True
+            if not signed:
+                return patient.id not in ever_signed
+            return not consent.forms_to_sign(session, appointment, language="en", now=now,
+                                             day=today)
+
+        ordered = sorted(todays, key=lambda a: (a.id != prefer, a.start, a.id))
+        chosen = next((a for a in ordered if fits(a)), None)
+        if chosen is None:
+            chosen = _add_visit(session, signed=bool(signed), now=now, today=today, end=end)
+        _claimed.add(chosen.id)
+        patient = chosen.patient
+        return Visit(chosen.id, patient.preferred_name or patient.legal_given_name,
+                     patient.legal_family_name, patient.birth_date)
+
+
+def _add_visit(session: Session, *, signed: bool, now: datetime, today: date,
+               end: datetime) -> Appointment:
+    """A made-up adult with full contact details and insurance, booked in ten minutes (or
+    just before midnight, to stay today)."""
+    n = next(_added)
+    provider = session.scalars(select(Provider).order_by(Provider.id)).first()
+    location = session.scalars(select(Location).order_by(Location.id)).first()
+    patient = make_patient(
+        session, mrn=f"KIOSK-{n:04d}", legal_given_name="Harriet",
+        legal_family_name=f"Quill{ascii_lowercase[n % 26]}", birth_date=date(1951, 7, n % 28 + 1),
+        phone="+1 312 555 0177", email="harriet.quill@example.org",
+        address_line="12 Lantern Ln", city="Exampleton", state="IL", postal_code="60990",
+    )
+    session.add(PatientContact(patient=patient, kind=ContactKind.EMERGENCY, name="Tom Quill",
+                               relationship_to_patient="son", phone="+1 312 555 0178"))
+    make_coverage(session, patient)
+    appointment = make_appointment(session, patient=patient, provider=provider,
+                                   location=location, visit_type="Follow-up",
+                                   start=min(now + timedelta(minutes=10),
+                                             end - timedelta(minutes=1)))
+    if signed:
+        for form in consent.forms_to_sign(session, appointment, language="en", now=now,
+                                          day=today):
+            consent.sign(session, appointment, form.version_id,
+                         signer_name="Harriet Quill", relationship=SignerRelationship.SELF,
+                         signature_png=image_bytes(), stroke_count=1, language="en",
+                         now=now - timedelta(days=30), day=today, kiosk_id=None)
+    session.flush()
+    return appointment
 
 
 def _issue_code(engine: Engine, appointment_id: int, secret_key: str, tz) -> str:
@@ -320,8 +374,9 @@ def _status(engine: Engine, appointment_id: int) -> AppointmentStatus:
 def test_qr_code_through_the_camera_checks_the_patient_in(
     camera_page, apps, live_db, db, tmp_path
 ):
-    demo = live_db.demo
-    code = _issue_code(db, demo.appointment_id, apps.secret_key, live_db.tz)
+    # The demo visit when nothing has touched it yet (run alone); else another like it.
+    visit = _pick_visit(db, live_db.tz, signed=True, prefer=live_db.demo.appointment_id)
+    code = _issue_code(db, visit.appointment_id, apps.secret_key, live_db.tz)
     link = tokens.checkin_link(apps.kiosk_url, code)
     video = write_y4m(tmp_path / "qr.y4m", _qr_frame(link))
 
@@ -336,44 +391,43 @@ def test_qr_code_through_the_camera_checks_the_patient_in(
     click_and_wait(page, take_photo)
 
     expect(_heading(page, "Please confirm it's you")).to_be_visible()
-    _enter_birth_date(page, demo.birth_date)
+    _enter_birth_date(page, visit.birth)
     click_and_wait(page, _button(page, "Continue"))
 
-    expect(_heading(page, f"Hello, {demo.patient_given_name}")).to_be_visible()
+    expect(_heading(page, f"Hello, {visit.given}")).to_be_visible()
     screenshot(page, "kiosk-appointment.png")
     click_and_wait(page, _button(page, "Continue"))
     expect(_heading(page, "Is this still right?")).to_be_visible()
     screenshot(page, "kiosk-details.png")
     click_and_wait(page, _button(page, "Yes, this is right"))
+    expect(_heading(page, "Your insurance")).to_be_visible()
     click_and_wait(page, _button(page, "Yes, I still have it"))
 
     assert _answer_questions(page, shot="kiosk-question.png") >= 5
-    # The demo patient has signed every form: no consent step.
+    # Every form is signed already: no consent step.
     expect(_heading(page, "You're checked in")).to_be_visible()
     page.mouse.move(0, 0)
     screenshot(page, "kiosk-done.png")
 
-    assert _status(db, demo.appointment_id) == AppointmentStatus.CHECKED_IN
+    assert _status(db, visit.appointment_id) == AppointmentStatus.CHECKED_IN
     with Session(db) as session:
         check_in = session.scalars(
-            select(CheckIn).where(CheckIn.appointment_id == demo.appointment_id)
-            .order_by(CheckIn.id.desc())
-        ).first()
-        assert check_in is not None
+            select(CheckIn).where(CheckIn.appointment_id == visit.appointment_id)
+        ).one()
         assert check_in.completed_at is not None
         assert check_in.questions_completed_at is not None
+        assert check_in.kiosk_id == "kiosk-1"
 
 
 def test_code_typed_by_a_usb_scanner_asks_the_birth_date(new_page, apps, live_db, db):
-    demo = live_db.demo
-    code = _issue_code(db, demo.appointment_id, apps.secret_key, live_db.tz)
+    visit = _pick_visit(db, live_db.tz, signed=None)
+    code = _issue_code(db, visit.appointment_id, apps.secret_key, live_db.tz)
     page = new_page(1024, 768)
     goto_app(page, apps.kiosk_url)
     click_and_wait(page, _button(page, "Scan my code"))
 
-    # A USB scanner is a keyboard: it types the link its QR code holds, then Enter.
-    field = page.get_by_label("Code", exact=True)
-    field.click()
+    # A USB scanner is a keyboard: it types what its QR code holds (the link), then Enter.
+    page.get_by_label("Code", exact=True).click()
     before = runs_finished(page)
     page.keyboard.type(tokens.checkin_link(apps.kiosk_url, code) + "\n")
     wait_for_app_run(page, after=before)
@@ -382,38 +436,37 @@ def test_code_typed_by_a_usb_scanner_asks_the_birth_date(new_page, apps, live_db
     for label in ("Month", "Day", "Year"):
         expect(page.get_by_text(label, exact=True)).to_be_visible()
     assert code not in page.content()
-
-    checked_in_before = _status(db, demo.appointment_id) == AppointmentStatus.CHECKED_IN
-    _enter_birth_date(page, demo.birth_date)
+    _enter_birth_date(page, visit.birth)
     click_and_wait(page, _button(page, "Continue"))
-    # The QR test may have checked the demo patient in already; then the kiosk says so.
-    expected = ("You're already checked in" if checked_in_before
-                else f"Hello, {demo.patient_given_name}")
-    expect(_heading(page, expected)).to_be_visible()
+    expect(_heading(page, f"Hello, {visit.given}")).to_be_visible()
 
 
 def test_consent_is_signed_with_a_finger(new_page, apps, live_db, db):
-    given, family, birth, appointment_id = _unsigned_adult(db, live_db.tz)
+    visit = _pick_visit(db, live_db.tz, signed=False)
     page = new_page(1024, 768)
     goto_app(page, apps.kiosk_url)
-    _find_by_name(page, family, birth, shot="kiosk-find.png")
-    expect(_heading(page, f"Hello, {given}")).to_be_visible()
+    _find_by_name(page, visit.family, visit.birth, shot="kiosk-find.png")
+    expect(_heading(page, f"Hello, {visit.given}")).to_be_visible()
     _confirm_details_and_insurance(page)
     assert _answer_questions(page) >= 5
 
     with Session(db) as session:
-        appointment = session.get(Appointment, appointment_id)
+        appointment = session.get(Appointment, visit.appointment_id)
         pending = consent.forms_to_sign(session, appointment, language="en", now=utcnow(),
                                         day=clinic_today(live_db.tz))
-    assert len(pending) >= 2, "the patient should have several forms to sign"
-    signer = f"{given} {family}"
+    assert len(pending) >= 2, "a patient who never signed should have several forms"
+    empty = page.get_by_text("Please sign in the box with your finger.")
+    signer = f"{visit.given} {visit.family}"
     for n, form in enumerate(pending):
         expect(_heading(page, form.title)).to_be_visible()
         sign = _button(page, "I agree and sign")
         if n == 0:
             # Nothing drawn yet: the kiosk asks for a signature and stores nothing.
             click_and_wait(page, sign)
-            expect(page.get_by_text("Please sign in the box with your finger.")).to_be_visible()
+            expect(empty).to_be_visible()
+            with Session(db) as session:
+                assert not session.scalars(select(ConsentSignature).where(
+                    ConsentSignature.appointment_id == visit.appointment_id)).all()
         if n == 1:
             page.set_viewport_size({"width": 768, "height": 1024})
         name = page.get_by_role("textbox", name="Your full name")
@@ -422,7 +475,8 @@ def test_consent_is_signed_with_a_finger(new_page, apps, live_db, db):
         name.press("Enter")
         wait_for_app_run(page, after=before)
         _draw_signature(page)
-        expect(page.get_by_text("Please sign in the box with your finger.")).to_have_count(0)
+        expect(empty).to_have_count(0)
+        page.mouse.move(0, 0)
         if n == 0:
             screenshot(page, "kiosk-consent.png")
         if n == 1:
@@ -430,27 +484,28 @@ def test_consent_is_signed_with_a_finger(new_page, apps, live_db, db):
             page.set_viewport_size({"width": 1024, "height": 768})
         click_and_wait(page, sign)
 
-    expect(_heading(page, DONE_TITLES)).to_be_visible()
+    expect(_heading(page, "You're checked in")).to_be_visible()
     with Session(db) as session:
         signatures = session.scalars(
-            select(ConsentSignature).where(ConsentSignature.appointment_id == appointment_id)
+            select(ConsentSignature)
+            .where(ConsentSignature.appointment_id == visit.appointment_id)
         ).all()
         check_in = session.scalars(
-            select(CheckIn).where(CheckIn.appointment_id == appointment_id)
+            select(CheckIn).where(CheckIn.appointment_id == visit.appointment_id)
         ).one()
         assert check_in.completed_at is not None
         assert check_in.consent_completed_at is not None
-    assert {s.form_version_id for s in signatures} == {f.version_id for f in pending}
+    assert sorted(s.form_version_id for s in signatures) == sorted(f.version_id for f in pending)
     for signature in signatures:
         assert signature.signer_name == signer
+        assert signature.signer_relationship == SignerRelationship.SELF
         assert len(signature.text_sha256) == 64
         assert signature.signature_png.startswith(PNG_MAGIC)
         image = Image.open(BytesIO(signature.signature_png))
         image.load()
-        # Ink on the pad: some pixels are dark.
-        assert image.convert("L").getextrema()[0] < 100
-    assert _status(db, appointment_id) in (AppointmentStatus.CHECKED_IN,
-                                           AppointmentStatus.ARRIVED)
+        assert image.size[0] >= 300 and image.size[1] >= 100
+        assert image.convert("L").getextrema()[0] < 100, "no ink in the stored signature"
+    assert _status(db, visit.appointment_id) == AppointmentStatus.CHECKED_IN
 
 
 def test_spanish_find_by_name_and_not_found(new_page, apps, live_db):

@@ -329,6 +329,12 @@ def seed_demo(session: Session, *, tz: ZoneInfo, now: datetime, seed: int = 2026
     patients = _create_patients(session, rng, day, people, phones)
     appointments = _create_appointments(session, rng, now, slots, patients, providers, locations)
     _create_signatures(session, rng, day, tz, people, patients, versions)
+    # Everyone who has arrived already holds a waiting-room ticket, in order of arrival,
+    # as the kiosk and the desk would have given them.
+    arrived = sorted((a for a in appointments if a.arrived_at is not None),
+                     key=lambda a: (a.arrived_at, a.id))
+    for number, appointment in enumerate(arrived, start=1):
+        appointment.ticket = f"A{number:03d}"
 
     audit.record(
         session,

@@ -21,6 +21,8 @@ from shared.services.slips import format_time
 REFRESH_SECONDS = 5
 WAITING = (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN)
 DONE = (AppointmentStatus.FULFILLED,)
+# Hidden unless asked for (or searched for): the board is about who is coming and who is here.
+FINISHED = (AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW, AppointmentStatus.CANCELLED)
 
 
 def page() -> None:
@@ -60,19 +62,22 @@ def _filters() -> None:
         providers = session.scalars(select(Provider.display_name).order_by(
             Provider.display_name)).all()
         locations = session.scalars(select(Location.name).order_by(Location.name)).all()
-    cols = st.columns([2, 2, 2, 3])
+    cols = st.columns([2, 2, 2, 3, 2], vertical_alignment="bottom")
     cols[0].multiselect(t("dash.filter_provider"), options=providers, key="filter_provider")
     cols[1].multiselect(t("dash.filter_location"), options=locations, key="filter_location")
     cols[2].multiselect(t("dash.filter_status"), options=[s.value for s in AppointmentStatus],
                         format_func=lambda s: t(f"status.{s}"), key="filter_status")
     cols[3].text_input(t("dash.search"), key="filter_search")
+    cols[4].checkbox(t("dash.show_finished"), key="filter_show_finished")
 
 
 def _matches(row: AppointmentRow) -> bool:
     state = st.session_state
     search = (state.get("filter_search") or "").strip().casefold()
+    finished = row.status in FINISHED and not state.get("filter_show_finished")
     return (
-        (not state.get("filter_provider") or row.provider in state["filter_provider"])
+        not (finished and not search and not state.get("filter_status"))
+        and (not state.get("filter_provider") or row.provider in state["filter_provider"])
         and (not state.get("filter_location") or row.location in state["filter_location"])
         and (not state.get("filter_status") or row.status.value in state["filter_status"])
         and (not search or search in row.patient_name.casefold() or search in row.mrn.casefold())

@@ -18,6 +18,7 @@ from shared.i18n import field_label, t
 from shared.models import Document, FlagSeverity, StaffRole, utcnow
 from shared.services import review
 from shared.services.board import FlagRow, open_flags_by_patient
+from shared.services.details import display_phone
 from shared.services.review import CHANGE_KINDS
 from shared.services.slips import format_time
 
@@ -49,7 +50,7 @@ def page() -> None:
 def _value_table(value: dict[str, Any] | None) -> str:
     if not value:
         return "—"
-    lines = [f"- {field_label(k)}: **{v}**"
+    lines = [f"- {field_label(k)}: **{display_phone(v) if 'phone' in k else v}**"
              for k, v in value.items() if k not in HIDDEN_FIELDS and v not in (None, "")]
     return "\n".join(lines) or "—"
 
@@ -69,7 +70,9 @@ def _flag(ctx, user: dict, flag: FlagRow) -> None:
     _card_photos(ctx, flag)
     key = f"flag_{flag.flag_id}"
     a, e, r = st.columns(3)
-    if a.button(t("dash.accept"), key=f"{key}_accept", type="primary", width="stretch"):
+    # A change is accepted into the record; any other flag is simply dealt with.
+    accept_label = t("dash.accept") if flag.kind in CHANGE_KINDS else t("dash.resolve")
+    if a.button(accept_label, key=f"{key}_accept", type="primary", width="stretch"):
         _decide(ctx, user, flag, "accept")
     editable = flag.kind in CHANGE_KINDS and bool(flag.new_value) and not (
         flag.new_value or {}).get("self_pay")

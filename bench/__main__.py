@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
+from bench import reports as reports_bench
 from shared import migrate
 from shared.clinic_time import at_clinic_time
 from shared.db import make_engine
@@ -94,6 +95,12 @@ def main() -> None:
     for name, (seconds, count) in results.items():
         print(f"  {name:15s} {seconds * 1000:7.2f} ms  {seconds / base:5.1f}x bare  "
               f"{count} SQL statement(s)")
+    print()
+    reports_bench.main()
+    print()
+    from bench import imports as imports_bench
+
+    imports_bench.main()
 
 
 if __name__ == "__main__":

@@ -51,13 +51,6 @@ def accept_code(ctx: AppContext, code: str) -> None:
 def render_scan(ctx: AppContext) -> None:
     st.title(tr("kiosk.scan_title"))
     st.markdown(tr("kiosk.scan_lead"))
-    with st.form("scanner_form", clear_on_submit=True, border=False):
-        code = st.text_input(tr("kiosk.scan_typed"), key="scan_code", type="password",
-                             help=tr("kiosk.scan_typed_help"))
-        submitted = st.form_submit_button(tr("kiosk.continue"), type="primary", width="stretch")
-    if submitted and code.strip():
-        accept_code(ctx, code)
-        st.rerun()
     photo = st.camera_input(tr("kiosk.scan_camera"), key="scan_camera")
     if photo is not None:
         text = decode_qr(photo.getvalue())
@@ -66,6 +59,13 @@ def render_scan(ctx: AppContext) -> None:
         else:
             accept_code(ctx, text)
             st.rerun()
+    with st.form("scanner_form", clear_on_submit=True, border=False):
+        code = st.text_input(tr("kiosk.scan_typed"), key="scan_code", type="password",
+                             help=tr("kiosk.scan_typed_help"))
+        submitted = st.form_submit_button(tr("kiosk.continue"), type="primary", width="stretch")
+    if submitted and code.strip():
+        accept_code(ctx, code)
+        st.rerun()
     st.button(tr("kiosk.start_name"), key="scan_to_name", on_click=go, args=("find_by_name",),
               width="stretch")
     start_over_button("scan_back")

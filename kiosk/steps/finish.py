@@ -24,13 +24,16 @@ def render_done(ctx: AppContext) -> None:
             result = checkin.complete(session, state["check_in_id"], now=utcnow(),
                                       tz=ctx.settings.tz, rules=rules)
         state["completion"] = {"needs_desk": result.needs_desk, "position": result.position,
-                               "wait": result.estimated_wait_minutes}
+                               "wait": result.estimated_wait_minutes, "ticket": result.ticket}
     done = state["completion"]
     if done["needs_desk"]:
         st.title(tr("done.title_desk"))
         st.markdown(tr("done.please_stop_at_desk"))
     else:
         st.title(tr("done.title"))
+        if done.get("ticket"):
+            st.markdown(tr("done.ticket_label"))
+            st.markdown(f'<p class="kiosk-ticket">{done["ticket"]}</p>', unsafe_allow_html=True)
         if done["position"] is not None:
             st.markdown(tr("done.position", n=done["position"]))
         if done["wait"] is not None:

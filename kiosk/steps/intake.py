@@ -138,7 +138,8 @@ def render_consent(ctx: AppContext) -> None:
         st.rerun()
     form = pending[0]
     st.title(form.title)
-    with st.container(height=300, border=True, key="consent_text"):
+    # Shown in full: a scroll box inside a scrolling page is hard to use with a finger.
+    with st.container(border=True, key="consent_text"):
         st.markdown(form.body)
     options = [r for r in RELATIONSHIPS if not (minor and r == SignerRelationship.SELF)]
     labels = {r: tr(f"consent.rel_{r.value}") for r in options}
@@ -149,10 +150,13 @@ def render_consent(ctx: AppContext) -> None:
     name = st.text_input(tr("consent.typed_name"), key=f"consent_name_{form.version_id}",
                          max_chars=200)
     st.markdown(f"**{tr('consent.sign_here')}**")
+    pad = state.setdefault("pad", 0)
     with st.container(key="signature_pad"):
         drawing = st_canvas(stroke_width=3, stroke_color="#111827", background_color="#FFFFFF",
-                            height=180, width=600, drawing_mode="freedraw",
-                            return_image_data=True, key=f"signature_{form.version_id}")
+                            height=200, width=640, drawing_mode="freedraw",
+                            return_image_data=True, key=f"signature_{form.version_id}_{pad}")
+    st.button(tr("consent.clear"), key="consent_clear",
+              on_click=lambda: state.update(pad=pad + 1))
     strokes = len((drawing.json_data or {}).get("objects", [])) if drawing else 0
     png = drawing.image_bytes if drawing is not None and strokes else None
     if st.button(tr("consent.sign_button"), key="consent_sign", type="primary", width="stretch"):

@@ -143,7 +143,7 @@ MESSAGES: dict[str, str] = {
     "done.please_stop_at_desk": "Please stop at the front desk before you sit down. They are expecting you.",
     "done.position": "You are number **{n}** in line.",
     "done.wait": "Estimated wait: about **{minutes}** minutes.",
-    "done.next": "Please take a seat. We will call you by name.",
+    "done.next": "Please take a seat. Watch the screen: we will call your number.",
     "done.finish": "Finish",
     "done.returning": "This screen will go back to the start in a few seconds.",
     "walkin.title": "No appointment? We can help",
@@ -166,6 +166,8 @@ MESSAGES: dict[str, str] = {
     "month.oct": "October",
     "month.nov": "November",
     "month.dec": "December",
+    "done.ticket_label": "Your number:",
+    "consent.clear": "Clear the signature",
     # Dashboard
     "dash.title": "Front desk",
     "dash.sign_in": "Sign in",

@@ -143,7 +143,7 @@ MESSAGES: dict[str, str] = {
     "done.please_stop_at_desk": "Pase por la recepción antes de sentarse, por favor. Le están esperando.",
     "done.position": "Usted es el número **{n}** en la fila.",
     "done.wait": "Espera aproximada: unos **{minutes}** minutos.",
-    "done.next": "Tome asiento, por favor. Le llamaremos por su nombre.",
+    "done.next": "Tome asiento, por favor. Mire la pantalla: llamaremos su número.",
     "done.finish": "Terminar",
     "done.returning": "Esta pantalla volverá al inicio en unos segundos.",
     "walkin.title": "¿No tiene cita? Podemos ayudarle",
@@ -166,6 +166,8 @@ MESSAGES: dict[str, str] = {
     "month.oct": "octubre",
     "month.nov": "noviembre",
     "month.dec": "diciembre",
+    "done.ticket_label": "Su número:",
+    "consent.clear": "Borrar la firma",
     # Dashboard
     "dash.title": "Recepción",
     "dash.sign_in": "Iniciar sesión",

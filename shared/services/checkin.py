@@ -349,6 +349,7 @@ class Completion:
     needs_desk: bool
     position: int | None  # place in the provider's line
     estimated_wait_minutes: int | None
+    ticket: str | None = None  # the number the waiting-room screen will call
 
 
 def complete(
@@ -378,7 +379,7 @@ def complete(
         int((appointment.start - now).total_seconds() // 60),
         0,
     )
-    return Completion(appointment.status, needs_desk, position, wait)
+    return Completion(appointment.status, needs_desk, position, wait, appointment.ticket)
 
 
 def waiting_position(

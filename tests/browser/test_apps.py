@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from shared.db import make_engine
 from shared.demo import DEMO_PASSWORDS
-from shared.models import Appointment, Flag, FlagKind, FlagSeverity, FlagStatus, Patient
+from shared.models import (
+    Appointment,
+    AppointmentStatus,
+    Flag,
+    FlagKind,
+    FlagSeverity,
+    FlagStatus,
+    Patient,
+)
 from tests.browser.conftest import click_and_wait, goto_app, screenshot
 
 pytestmark = pytest.mark.browser
@@ -169,9 +177,13 @@ def test_dashboard_sign_in_then_arrivals(new_page, apps, live_db, db):
     # Where the demo appointment sits in today's time order, and the name the desk sees.
     start, end = _today_bounds(live_db.tz)
     with Session(db) as session:
+        # Finished, no-show and cancelled visits are hidden unless asked for.
         ids = session.scalars(
             select(Appointment.id)
-            .where(Appointment.start >= start, Appointment.start < end)
+            .where(Appointment.start >= start, Appointment.start < end,
+                   Appointment.status.not_in((AppointmentStatus.FULFILLED,
+                                              AppointmentStatus.NOSHOW,
+                                              AppointmentStatus.CANCELLED)))
             .order_by(Appointment.start, Appointment.id)
         ).all()
         patient = session.scalar(

@@ -316,8 +316,9 @@ def test_accepting_a_phone_change_updates_the_record(new_page, apps, live_db, db
     expect(group.get_by_text("Phone changed")).to_be_visible()
     on_record = group.get_by_text("On record")
     reported_caption = group.get_by_text("Patient reports")
-    old = group.get_by_text(old_phone, exact=True)
-    new = group.get_by_text(new_phone, exact=True)
+    # Shown the way the desk reads a number: (312) 555-0177.
+    old = group.get_by_text(details.display_phone(old_phone), exact=True)
+    new = group.get_by_text(details.display_phone(new_phone), exact=True)
     for locator in (on_record, reported_caption, old, new):
         expect(locator).to_be_visible()
     # Side by side: the record on the left, what the patient says on the right, level.

@@ -56,6 +56,14 @@ def main() -> None:
                 visibility=visibility),
         st.Page("screens/staff.py", title=t("staff.title"), url_path="staff",
                 visibility=visibility),
+        st.Page("screens/schedule_import.py", title=t("import.title"), url_path="import",
+                visibility=visibility),
+        st.Page("screens/reports.py", title=t("reports.title"), url_path="reports",
+                visibility=visibility),
+        st.Page("screens/audit_log.py", title=t("audit_log.title"), url_path="audit-log",
+                visibility=visibility),
+        st.Page("screens/reminders_export.py", title=t("reminders.title"),
+                url_path="reminders-export", visibility=visibility),
     ]
     # Navigation is always declared, so a URL stays valid across sign-in and sign-out;
     # only a signed-in user's page ever runs.

@@ -10,13 +10,16 @@ import argparse
 import getpass
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+from datetime import date as _date
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import demo, migrate
+from shared import demo, history, migrate
 from shared.config import ConfigError, Settings, get_settings
 from shared.db import DatabaseUnavailable, check_connection, make_engine, session_scope
 from shared.errors import DomainError
@@ -142,8 +145,115 @@ def cmd_demo_info(args: argparse.Namespace, settings: Settings) -> None:
         print(f"  The demo day is {info.day:%Y-%m-%d}, not today: `make reset-demo` renews it.")
 
 
+def cmd_seed_history(args: argparse.Namespace, settings: Settings) -> None:
+    """A year (by default) of past clinic days, for the manager's reports."""
+    if args.days < 1 or args.per_day < 1:
+        raise CommandError("--days and --per-day must be at least 1")
+    end_day = args.end_day or utcnow().astimezone(settings.tz).date() - timedelta(days=1)
+    engine = _engine(settings)
+    began = time.perf_counter()
+    with session_scope(engine) as session:
+        if history.has_history(session):
+            raise CommandError("history is already present; use reset-demo to start over")
+        result = history.seed_history(session, tz=settings.tz, end_day=end_day,
+                                      days=args.days, per_day=args.per_day, seed=args.seed)
+    print(f"Seeded {result.appointments} appointments ({result.check_ins} check-ins, "
+          f"{result.flags} flags) from {result.first_day:%Y-%m-%d} to "
+          f"{result.last_day:%Y-%m-%d} in {time.perf_counter() - began:.1f} s.")
+
+
+def _day_or_appointment(args: argparse.Namespace) -> str:
+    return f"appointment-{args.appointment}" if args.appointment is not None else (
+        f"{args.day:%Y-%m-%d}")
+
+
+def cmd_reminders(args: argparse.Namespace, settings: Settings) -> None:
+    """Printable QR reminders (PDF, a page each) for a clinic day or one appointment."""
+    from shared.services import reminders
+
+    out = Path(args.out) if args.out else settings.instance_dir / "reminders" / (
+        f"reminders-{_day_or_appointment(args)}.pdf")
+    engine = _engine(settings)
+    options = {"secret_key": settings.secret_key, "tz": settings.tz,
+               "kiosk_url": settings.kiosk_url, "now": utcnow(), "actor_type": "cli"}
+    with session_scope(engine) as session:
+        if args.appointment is not None:
+            batch = reminders.reminder_for_appointment(session, args.appointment, **options)
+        else:
+            batch = reminders.reminders_for_day(session, args.day, **options)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(batch.pdf)
+    print(f"Reminders: {batch.count} page{'s' if batch.count != 1 else ''} in {out}")
+    if args.appointment is not None:
+        print(f"Link: {batch.reminders[0].link}")
+    print("Each reminder has a new code; earlier codes for these appointments no longer work.")
+
+
+def cmd_export_fhir(args: argparse.Namespace, settings: Settings) -> None:
+    """A FHIR R4 Bundle (JSON) of a clinic day or one appointment."""
+    from shared.services import fhir_export
+
+    out = Path(args.out) if args.out else settings.instance_dir / "exports" / (
+        f"fhir-{_day_or_appointment(args)}.json")
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        if args.appointment is not None:
+            text = fhir_export.export_appointment(session, args.appointment, tz=settings.tz,
+                                                  now=utcnow(), actor_type="cli")
+        else:
+            text = fhir_export.export_day(session, args.day, tz=settings.tz, now=utcnow(),
+                                          actor_type="cli")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # It holds patient information: readable by its owner only, from the start.
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    counts = fhir_export.resource_counts(text)
+    summary = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())) or "no resources"
+    print(f"FHIR R4 Bundle ({summary}) in {out}")
+    print("It holds patient information: keep it private.")
+
+
+def cmd_import_schedule(args: argparse.Namespace, settings: Settings) -> None:
+    """Import appointments (CSV, FHIR R4 Bundle or HL7 v2 SIU): a row-by-row report, totals."""
+    from shared import imports
+    from shared.i18n import t
+
+    path = Path(args.path)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    if path.stat().st_size > imports.MAX_BYTES:
+        raise CommandError(t("import.error_too_large", max_mb=imports.MAX_BYTES // 2**20))
+    data = path.read_bytes()
+    fmt = args.format or imports.detect_format(path.name, data)
+    rows = imports.read_file(data, fmt, tz=settings.tz)  # ImportUnreadable: exit 1
+    engine = _engine(settings)
+    if args.dry_run:
+        with Session(engine) as session:
+            outcomes = imports.plan_import(session, rows)
+    else:
+        with session_scope(engine) as session:
+            outcomes = imports.apply_import(session, imports.plan_import(session, rows),
+                                            actor_type="cli").outcomes
+    for o in outcomes:
+        print(f"row {o.row:>6}  {o.action.value:<9}  {o.external_id or '-'}  {o.describe()}"
+              .rstrip())
+    counts = imports.totals(outcomes)
+    print(", ".join(f"{n} {action.value}" for action, n in counts.items())
+          + f" ({len(outcomes)} rows, {fmt})")
+    if args.dry_run:
+        print("Dry run: nothing was written.")
+
+
 def _has_any_appointment(session: Session) -> bool:
     return session.scalar(select(Appointment.id).limit(1)) is not None
+
+
+def _iso_day(text: str) -> _date:
+    try:
+        return _date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,6 +289,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("appointment_id", type=int)
     p.add_argument("--out", help="PNG path (default instance/slips/appointment-ID.png)")
     p.set_defaults(func=cmd_issue_token)
+
+    p = sub.add_parser("seed-history", help="add about a year of past visits for the reports")
+    p.add_argument("--days", type=int, default=365, help="clinic days (default 365)")
+    p.add_argument("--per-day", type=int, default=275, help="appointments a day (default 275)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--end-day", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="the last day (default yesterday)")
+    p.set_defaults(func=cmd_seed_history)
+
+    for name, help_text, suffix in (
+        ("reminders", "write printable QR reminders (PDF) for a day or one appointment", "pdf"),
+        ("export-fhir", "write a FHIR R4 Bundle (JSON) of a day or one appointment", "json"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        which = p.add_mutually_exclusive_group(required=True)
+        which.add_argument("--day", type=_iso_day, metavar="YYYY-MM-DD",
+                           help="every appointment of this clinic day")
+        which.add_argument("--appointment", type=int, metavar="ID", help="one appointment")
+        p.add_argument("--out", metavar=f"PATH.{suffix}",
+                       help="where to write it (default: under the instance folder)")
+        p.set_defaults(func=cmd_reminders if name == "reminders" else cmd_export_fhir)
+
+    p = sub.add_parser("import-schedule",
+                       help="import appointments from a CSV, FHIR R4 Bundle or HL7 SIU file")
+    p.add_argument("path", help="the file to import")
+    p.add_argument("--format", choices=["csv", "fhir", "hl7"],
+                   help="the file's format (default: from its extension or content)")
+    p.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    p.set_defaults(func=cmd_import_schedule)
 
     p = sub.add_parser("demo-info", help="print how to try the demo (used by make run)")
     p.add_argument("--kiosk-url", default="http://localhost:8501")

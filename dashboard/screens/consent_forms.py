@@ -7,10 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import require_role
-from dashboard.context import app_context
+from dashboard.context import app_context, run_service
 from shared.clinic_time import clinic_today
-from shared.db import session_scope
-from shared.errors import DomainError
 from shared.i18n import LANGUAGES, t
 from shared.models import Appointment, ConsentRenewal, StaffRole
 from shared.services import clinic_settings, consent_admin
@@ -19,14 +17,6 @@ from shared.services.consent_admin import FormDraft
 NEW = 0
 
 
-def _run(action, *args, **kwargs) -> bool:
-    try:
-        with session_scope(app_context().engine) as session:
-            action(session, *args, **kwargs)
-    except DomainError as exc:
-        st.error(t(exc.key, **exc.params))
-        return False
-    return True
 
 
 def page() -> None:
@@ -60,7 +50,7 @@ def page() -> None:
         applies = st.multiselect(t("questions_admin.visit_types"), visit_types,
                                  default=[v for v in (current[4] if current else [])
                                           if v in visit_types], key=f"cf_vt_{chosen}")
-        if st.form_submit_button(t("consent_admin.save_rules"), type="primary") and _run(
+        if st.form_submit_button(t("consent_admin.save_rules"), type="primary") and run_service(
                 consent_admin.save_form, key=key, renewal=ConsentRenewal(renewal),
                 required=required, visit_types=applies, staff_user_id=user["user_id"]):
             st.session_state["consent_flash"] = t("consent_admin.saved")
@@ -69,7 +59,7 @@ def page() -> None:
         return
     form_id, _, _, _, _, active, versions = current
     if st.button(t("staff.deactivate") if active else t("staff.activate"),
-                 key=f"cf_active_{form_id}") and _run(
+                 key=f"cf_active_{form_id}") and run_service(
             consent_admin.set_active, form_id, not active, staff_user_id=user["user_id"]):
         st.rerun()
     st.subheader(t("consent_admin.versions"))
@@ -85,7 +75,7 @@ def page() -> None:
             with st.container(height=260, border=True, key=f"cf_preview_{vid}"):
                 st.markdown(body)
             if not published and st.button(t("consent_admin.publish"), key=f"cf_pub_{vid}",
-                                           type="primary") and _run(
+                                           type="primary") and run_service(
                     consent_admin.publish, vid, staff_user_id=user["user_id"]):
                 st.rerun()
     st.subheader(t("consent_admin.new_version"))
@@ -102,7 +92,7 @@ def page() -> None:
                                height=220, key=f"cv_bes_{form_id}")
         effective = st.date_input(t("consent_admin.effective"), clinic_today(ctx.settings.tz),
                                   key=f"cv_eff_{form_id}")
-        if st.form_submit_button(t("consent_admin.add_version")) and _run(
+        if st.form_submit_button(t("consent_admin.add_version")) and run_service(
                 consent_admin.add_version, form_id,
                 FormDraft(title_en, body_en, title_es, body_es, effective), spanish=spanish,
                 staff_user_id=user["user_id"]):

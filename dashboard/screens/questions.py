@@ -10,9 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import require_role
-from dashboard.context import app_context
+from dashboard.context import app_context, run_service
 from kiosk.steps.intake import question_input
-from shared.db import session_scope
 from shared.errors import DomainError
 from shared.i18n import LANGUAGES, t
 from shared.models import (
@@ -31,14 +30,6 @@ NEW = "__new__"
 OPERATORS = ("", "equals", "in", "at_least", "at_most")
 
 
-def _run(action, *args, **kwargs) -> bool:
-    try:
-        with session_scope(app_context().engine) as session:
-            action(session, *args, **kwargs)
-    except DomainError as exc:
-        st.error(t(exc.key, **exc.params))
-        return False
-    return True
 
 
 def page() -> None:
@@ -60,15 +51,16 @@ def page() -> None:
                 if d.condition else ""
             cols[0].markdown(f"**{i + 1}. {d.text_en}** `{d.key}` · "
                              f"{t('qtype.' + d.type)}{cond}")
-            if cols[1].button("↑", key=f"q_up_{d.key}", disabled=i == 0) and _run(
+            if cols[1].button("↑", key=f"q_up_{d.key}", disabled=i == 0) and run_service(
                     question_admin.move, d.key, -1, staff_user_id=user["user_id"]):
                 st.rerun()
             if cols[2].button("↓", key=f"q_down_{d.key}",
-                              disabled=i == len(definitions) - 1) and _run(
+                              disabled=i == len(definitions) - 1) and run_service(
                     question_admin.move, d.key, 1, staff_user_id=user["user_id"]):
                 st.rerun()
-            if cols[3].button(t("questions_admin.deactivate"), key=f"q_off_{d.key}") and _run(
-                    question_admin.deactivate, d.key, staff_user_id=user["user_id"]):
+            off = cols[3].button(t("questions_admin.deactivate"), key=f"q_off_{d.key}")
+            if off and run_service(question_admin.deactivate, d.key,
+                                   staff_user_id=user["user_id"]):
                 st.rerun()
     with edit_tab:
         _editor(user, definitions, spanish, visit_types)
@@ -81,7 +73,7 @@ def page() -> None:
                            mime="application/json", key="q_export")
         upload = st.file_uploader(t("questions_admin.import"), type=["json"], key="q_import")
         go = upload is not None and st.button(t("questions_admin.import_go"), key="q_import_go")
-        if go and _run(question_admin.import_set, upload.getvalue(), spanish=spanish,
+        if go and run_service(question_admin.import_set, upload.getvalue(), spanish=spanish,
                        staff_user_id=user["user_id"]):
             st.success(t("questions_admin.imported"))
 
@@ -194,7 +186,7 @@ def _editor(user: dict, definitions: list[QuestionDefinition], spanish: bool,
         else None,
         flag_rules=rules,
     )
-    if _run(question_admin.save_question, definition, spanish=spanish,
+    if run_service(question_admin.save_question, definition, spanish=spanish,
             staff_user_id=user["user_id"]):
         st.success(t("questions_admin.saved"))
 

@@ -8,9 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import require_role
-from dashboard.context import app_context
-from shared.db import session_scope
-from shared.errors import DomainError
+from dashboard.context import app_context, run_service
 from shared.i18n import t
 from shared.models import StaffRole, StaffUser, utcnow
 from shared.services import staff
@@ -18,13 +16,6 @@ from shared.services import staff
 ROLES = [StaffRole.REPRESENTATIVE, StaffRole.MANAGER]
 
 
-def _run(action, *args, **kwargs) -> object | None:
-    try:
-        with session_scope(app_context().engine) as session:
-            return action(session, *args, **kwargs)
-    except DomainError as exc:
-        st.error(t(exc.key, **exc.params))
-        return None
 
 
 def page() -> None:
@@ -47,20 +38,20 @@ def page() -> None:
         role = cols[1].selectbox(t("staff.role"), ROLES, index=ROLES.index(u.role),
                                  format_func=lambda r: t(f"role.{r.value}"),
                                  key=f"staff_role_{u.id}", label_visibility="collapsed")
-        if role != u.role and _run(staff.set_role, u.id, role, actor_id=user["user_id"]):
+        if role != u.role and run_service(staff.set_role, u.id, role, actor_id=user["user_id"]):
             st.rerun()
         label = t("staff.deactivate") if u.active else t("staff.activate")
-        if cols[2].button(label, key=f"staff_active_{u.id}", width="stretch") and _run(
+        if cols[2].button(label, key=f"staff_active_{u.id}", width="stretch") and run_service(
                 staff.set_active, u.id, not u.active, actor_id=user["user_id"]):
             st.rerun()
         if cols[3].button(t("staff.reset_password"), key=f"staff_reset_{u.id}",
                           width="stretch"):
-            password = _run(staff.reset_password, u.id, actor_id=user["user_id"])
+            password = run_service(staff.reset_password, u.id, actor_id=user["user_id"])
             if password:
                 st.session_state["staff_new_password"] = (u.username, password)
                 st.rerun()
         if locked and cols[4].button(t("staff.unlock"), key=f"staff_unlock_{u.id}",
-                                     width="stretch") and _run(
+                                     width="stretch") and run_service(
                 staff.unlock, u.id, actor_id=user["user_id"]):
             st.rerun()
     st.subheader(t("staff.create"))
@@ -70,7 +61,7 @@ def page() -> None:
         role = st.selectbox(t("staff.role"), ROLES, format_func=lambda r: t(f"role.{r.value}"),
                             key="new_staff_role")
         password = st.text_input(t("dash.password"), type="password", key="new_staff_password")
-        if st.form_submit_button(t("staff.create"), type="primary") and _run(
+        if st.form_submit_button(t("staff.create"), type="primary") and run_service(
             staff.create_user, username=username, display_name=name, password=password,
             role=role, actor_type="staff", actor_id=user["user_id"],
         ):

@@ -16,6 +16,7 @@ from shared.models import ConsentForm, ConsentFormVersion, ConsentRenewal, utcno
 from shared.services import audit
 
 KEY = re.compile(r"[a-z][a-z0-9_]{1,59}")
+MAX_TITLE = 200  # the title columns' length: refused the same on SQLite and PostgreSQL
 
 
 class ConsentFormInvalid(DomainError):
@@ -44,6 +45,8 @@ def _check_draft(draft: FormDraft, *, spanish: bool) -> None:
         raise ConsentFormInvalid("spanish", key="consent_admin.no_spanish")
     if draft.effective_from is None:
         raise ConsentFormInvalid("date", key="consent_admin.no_date")
+    if max(len(draft.title_en.strip()), len(draft.title_es.strip())) > MAX_TITLE:
+        raise ConsentFormInvalid("title too long", key="consent_admin.invalid")
 
 
 def save_form(

@@ -5,6 +5,7 @@ and a JSON export/import to copy a question set between clinics."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ KEY = re.compile(r"[a-z][a-z0-9_]{1,59}")
 CHOICE_TYPES = (Q.SINGLE_CHOICE, Q.MULTIPLE_CHOICE)
 RULE_OPERATORS = ("equals", "in", "at_least", "at_most")
 EXPORT_FORMAT = "checkin-questions/1"
+# The longest question, help or choice text a patient is asked to read on the kiosk.
+MAX_TEXT = 1000
 
 
 class DefinitionInvalid(DomainError):
@@ -80,6 +83,10 @@ def validate_definition(d: QuestionDefinition, *, spanish: bool) -> None:
         raise _fail("text", "questions_admin.no_text", d.key)
     if spanish and not d.text_es.strip():
         raise _fail("spanish", "questions_admin.no_spanish", d.key)
+    texts = [d.text_en, d.text_es, d.help_en, d.help_es,
+             *(str(text) for c in d.choices for text in c.values())]
+    if any(len(text) > MAX_TEXT for text in texts):
+        raise _fail("text too long", "questions_admin.invalid", d.key)
     if qtype in CHOICE_TYPES:
         values = [c.get("value", "") for c in d.choices]
         if len(values) < 2 or any(not v or not c.get("en") for v, c in zip(values, d.choices,
@@ -98,11 +105,31 @@ def validate_definition(d: QuestionDefinition, *, spanish: bool) -> None:
         when = rule.get("when") or {}
         if len(when) != 1 or next(iter(when)) not in RULE_OPERATORS:
             raise _fail("rule", "questions_admin.bad_rule", d.key)
+        operator, operand = next(iter(when.items()))
+        if (operator == "in" and not isinstance(operand, list)) or (
+                operator in ("at_least", "at_most") and not _is_number(operand)):
+            raise _fail("rule value", "questions_admin.bad_rule", d.key)
         try:
             FlagKind(rule.get("flag"))
             FlagSeverity(rule.get("severity", "warning"))
         except ValueError:
             raise _fail("rule flag", "questions_admin.bad_rule", d.key) from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _can_answer(target: QuestionDefinition, value: Any) -> bool:
+    """Whether `value` is an answer the target question can store, so a condition on it can
+    hold (a follow-up that could never be shown is refused)."""
+    if target.type == Q.YES_NO:
+        return isinstance(value, bool)
+    if target.type in CHOICE_TYPES:
+        return isinstance(value, str) and value in [c.get("value") for c in target.choices]
+    if target.type in (Q.NUMBER, Q.PAIN_SCALE):
+        return _is_number(value)
+    return isinstance(value, str)
 
 
 def validate_set(definitions: list[QuestionDefinition], *, spanish: bool) -> None:
@@ -121,6 +148,8 @@ def validate_set(definitions: list[QuestionDefinition], *, spanish: bool) -> Non
                 raise _fail("condition", "questions_admin.condition_later", d.key)
             if "equals" not in d.condition:
                 raise _fail("condition", "questions_admin.condition_later", d.key)
+            if not _can_answer(seen[target], d.condition["equals"]):
+                raise _fail("condition value", "questions_admin.invalid", d.key)
         seen[d.key] = d
 
 
@@ -160,16 +189,21 @@ def save_question(session: Session, d: QuestionDefinition, *, spanish: bool,
         proposed.append(d)
     validate_set(proposed, spanish=spanish)
     question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == d.key))
+    end = max((q.position for q, _ in existing), default=0) + 1
     if question is None:
-        position = max((q.position for q, _ in existing), default=0) + 1
-        question = KioskQuestion(key=d.key, position=position, active=True)
+        question = KioskQuestion(key=d.key, position=end, active=True)
         session.add(question)
         session.flush()
-    elif question.versions and QuestionDefinition.from_version(question.key,
-                                                               question.current) == d:
+    elif question.active and question.versions and QuestionDefinition.from_version(
+            question.key, question.current) == d:
         return question  # nothing changed: no new version
-    _new_version(session, question, d, staff_user_id)
-    question.active = True
+    elif not question.active:
+        # Validated above as the last question, so that is where it comes back.
+        question.position = end
+        question.active = True
+    if not question.versions or QuestionDefinition.from_version(question.key,
+                                                                question.current) != d:
+        _new_version(session, question, d, staff_user_id)
     session.flush()
     audit.record(session, actor_type="staff", actor_id=staff_user_id, action="question.saved",
                  record_type="kiosk_question", record_id=question.id,
@@ -224,7 +258,7 @@ def parse_import(raw: bytes | str) -> list[QuestionDefinition]:
     """Read an exported file; anything unreadable is refused as a whole."""
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8; absurdly deep nesting
         raise DefinitionInvalid("not JSON", key="questions_admin.bad_file", question="") from exc
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT or not isinstance(
             data.get("questions"), list):
@@ -235,11 +269,40 @@ def parse_import(raw: bytes | str) -> list[QuestionDefinition]:
         if not isinstance(item, dict) or not set(item) <= known or "key" not in item:
             raise DefinitionInvalid("item", key="questions_admin.bad_file", question="")
         try:
-            definitions.append(QuestionDefinition(**item))
+            definition = QuestionDefinition(**item)
         except TypeError as exc:
             raise DefinitionInvalid("item", key="questions_admin.bad_file",
                                     question="") from exc
+        if not _well_typed(definition):
+            raise DefinitionInvalid("item", key="questions_admin.bad_file", question="")
+        definitions.append(definition)
     return definitions
+
+
+def _well_typed(d: QuestionDefinition) -> bool:
+    """Each field of a definition read from a file has the JSON type the editor gives it."""
+
+    def strings(values: Any) -> bool:
+        return isinstance(values, list) and all(isinstance(v, str) for v in values)
+
+    def ids(values: Any) -> bool:
+        return isinstance(values, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+    return (
+        all(isinstance(text, str)
+            for text in (d.key, d.type, d.text_en, d.text_es, d.help_en, d.help_es))
+        and isinstance(d.required, bool)
+        and isinstance(d.choices, list)
+        and all(isinstance(c, dict) and strings(list(c.values())) for c in d.choices)
+        and all(bound is None or _is_number(bound) for bound in (d.min_value, d.max_value))
+        and strings(d.visit_types) and ids(d.provider_ids) and ids(d.location_ids)
+        and (d.condition is None or (isinstance(d.condition, dict)
+                                     and isinstance(d.condition.get("question"), str)))
+        and isinstance(d.flag_rules, list)
+        and all(isinstance(r, dict) and isinstance(r.get("when", {}), dict)
+                for r in d.flag_rules)
+    )
 
 
 def import_set(session: Session, raw: bytes | str, *, spanish: bool,

@@ -33,7 +33,7 @@ def _as(username: str, screen: str) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("screen", ["settings", "staff"])
+@pytest.mark.parametrize("screen", ["settings", "staff", "questions", "consent_forms"])
 def test_a_representative_is_refused_manager_pages(clinic, screen: str) -> None:
     at = _as("rep", screen)
     assert [e.value for e in at.error] == [

@@ -239,11 +239,14 @@ def queue_for_day(
             )
         ))
     by_id = {r[0].id: r for r in rows}
+    # A move by the desk shifts the appointment and the arrival alike: the patient's place
+    # changes, but on time stays on time and late stays late.
     waiting = [
         Waiting(
             appointment_id=a.id, provider_id=a.provider_id,
             start=a.start - timedelta(minutes=a.queue_shift_minutes),
-            arrived_at=a.arrived_at or a.start, urgent=a.id in urgent,
+            arrived_at=(a.arrived_at or a.start) - timedelta(minutes=a.queue_shift_minutes),
+            urgent=a.id in urgent,
         )
         for a, *_ in rows
     ]

@@ -200,7 +200,7 @@ def accept_flag(
         if edited_value is not None:
             flag.new_value = edited_value
     _resolve(flag, FlagStatus.ACCEPTED, staff_user_id, note, now)
-    _flush(session)
+    _flush(session, flag_id)
     audit.record(session, actor_type="staff", actor_id=staff_user_id, action="flag.accepted",
                  record_type="flag", record_id=flag.id,
                  detail={"kind": flag.kind.value, "patient_id": flag.patient_id,
@@ -219,7 +219,7 @@ def reject_flag(
         raise ReviewRefused("reason required", key="review.reason_required")
     flag = _open_flag(session, flag_id, expected_version)
     _resolve(flag, FlagStatus.REJECTED, staff_user_id, reason[:500], now)
-    _flush(session)
+    _flush(session, flag_id)
     audit.record(session, actor_type="staff", actor_id=staff_user_id, action="flag.rejected",
                  record_type="flag", record_id=flag.id,
                  detail={"kind": flag.kind.value, "patient_id": flag.patient_id}, at=now)
@@ -236,15 +236,20 @@ def acknowledge(session: Session, flag_id: int, *, staff_user_id: int, now: date
     if flag.acknowledged_at is None:
         flag.acknowledged_at = now
         flag.acknowledged_by_id = staff_user_id
-        _flush(session)
+        _flush(session, flag_id)
         audit.record(session, actor_type="staff", actor_id=staff_user_id,
                      action="flag.acknowledged", record_type="flag", record_id=flag.id,
                      detail={"kind": flag.kind.value}, at=now)
     return flag
 
 
-def _flush(session: Session) -> None:
+def _flush(session: Session, flag_id: int) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise ConcurrentChange("changed meanwhile", who="", status="") from exc
+        # This transaction is spoilt; ask a fresh session who got there first.
+        with Session(session.get_bind()) as fresh:
+            winner = fresh.get(Flag, flag_id)
+            who = winner.resolved_by.display_name if winner and winner.resolved_by else ""
+            status = winner.status.value if winner else ""
+        raise ConcurrentChange("changed meanwhile", who=who, status=status) from exc

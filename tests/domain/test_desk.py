@@ -48,7 +48,7 @@ def maya(session: Session) -> StaffUser:
     return make_staff_user(session, "Maya Chen")
 
 
-# --- Calling a patient to a room ----------------------------------------------------------------
+# --- Calling a patient to a room -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("status", WAITING, ids=str)
@@ -93,7 +93,7 @@ def test_an_appointment_that_does_not_exist_is_refused(session: Session, maya: S
     assert refused.value.key == "desk.not_found"
 
 
-# --- In the room, visit complete --------------------------------------------------------------
+# --- In the room, visit complete -----------------------------------------------------------------
 
 
 def test_a_checked_in_patient_goes_into_the_room(session: Session, maya: StaffUser) -> None:
@@ -173,7 +173,7 @@ def test_the_clinics_own_grace_period_decides_when_a_no_show_may_be_marked(
     assert appointment.status == S.NOSHOW
 
 
-# --- Cancel ----------------------------------------------------------------------------------------
+# --- Cancel --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("code", ["", "because", "Patient_Request"])
@@ -204,7 +204,7 @@ def test_a_cancellation_keeps_its_reason_code(
                             "reason_code": code}
 
 
-# --- Moving a patient in the line ---------------------------------------------------------------
+# --- Moving a patient in the line ----------------------------------------------------------------
 
 
 def test_a_waiting_patient_is_moved_earlier_with_a_reason(
@@ -276,7 +276,7 @@ def test_only_a_waiting_patient_can_be_moved(
     assert refused.value.key == "desk.not_waiting"
 
 
-# --- Undo ------------------------------------------------------------------------------------------
+# --- Undo ----------------------------------------------------------------------------------------
 
 
 def test_undo_takes_a_patient_back_out_of_the_room_once(

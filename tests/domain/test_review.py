@@ -96,7 +96,7 @@ def accept(session: Session, flag: Flag, by: int, **kwargs: object) -> Flag:
     return accept_flag(session, flag.id, staff_user_id=by, now=NOW, day=DAY, **kwargs)
 
 
-# --- Accepting a change writes it to the record ---------------------------------------------
+# --- Accepting a change writes it to the record --------------------------------------------------
 
 
 def test_accepting_an_address_change_writes_the_new_address_and_closes_the_flag(
@@ -245,7 +245,7 @@ def test_accepting_new_demographics_updates_names_and_birth_date(session: Sessio
     assert patient.display_name == "Roz Okonkwo"
 
 
-# --- Edit, then accept ------------------------------------------------------------------------
+# --- Edit, then accept ---------------------------------------------------------------------------
 
 
 def test_an_edited_phone_is_what_the_record_and_the_flag_keep(session: Session) -> None:
@@ -323,7 +323,7 @@ def test_new_demographics_with_an_impossible_birth_date_are_refused_and_nothing_
     )
     assert flag.status == FlagStatus.OPEN
 
-# --- Rejecting ----------------------------------------------------------------------------------
+# --- Rejecting -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "no"])
@@ -356,7 +356,7 @@ def test_a_rejected_change_leaves_the_record_as_it_was_and_keeps_the_reason(
     assert {name: getattr(patient, name) for name in OLD_ADDRESS} == OLD_ADDRESS
 
 
-# --- Insurance ----------------------------------------------------------------------------------
+# --- Insurance -----------------------------------------------------------------------------------
 
 
 def test_accepting_new_insurance_ends_the_old_coverage_and_adds_the_new_one_with_its_card(
@@ -438,7 +438,7 @@ def test_accepting_self_pay_ends_the_coverage_and_adds_none(session: Session) ->
     assert insurance.primary_coverage(patient, DAY).state == insurance.CoverageState.EXPIRED
 
 
-# --- Someone else got there first -------------------------------------------------------------
+# --- Someone else got there first ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("second_decision", ["accept", "reject"])
@@ -514,10 +514,12 @@ def test_two_representatives_accepting_the_same_change_at_once_only_one_wins(
             assert len(on_file.coverages) == 1
         accept(desk_a, shown_a, maya.id, expected_version=1)
         desk_a.commit()
-        with pytest.raises(ConcurrentChange):
+        with pytest.raises(ConcurrentChange) as refused:
             accept(desk_b, shown_b, jonas.id, expected_version=1)
             desk_b.commit()
         desk_b.rollback()
+
+    assert refused.value.params == {"who": "Maya Chen", "status": "accepted"}
 
     with Session(engine) as fresh:
         decided = fresh.get(Flag, flag.id)
@@ -535,7 +537,33 @@ def test_two_representatives_accepting_the_same_change_at_once_only_one_wins(
                             .where(AuditEvent.action == "flag.accepted")) == 1
 
 
-# --- Acknowledging an alert ---------------------------------------------------------------------
+
+def test_a_rejection_that_lands_first_keeps_the_record_unchanged_for_a_late_acceptance(
+    session: Session, engine: Engine
+) -> None:
+    maya = make_staff_user(session, "Maya Chen")
+    jonas = make_staff_user(session, "Jonas Park")
+    patient = patient_on_file(session)
+    flag = reported_at_kiosk(session, patient, **NEW_ADDRESS)[FlagKind.ADDRESS_CHANGE]
+    session.commit()
+
+    with Session(engine) as desk_a, Session(engine) as desk_b:
+        shown = [d.get(Flag, flag.id) for d in (desk_a, desk_b)]
+        assert all(f is not None and f.status == FlagStatus.OPEN for f in shown)
+        reject_flag(desk_a, flag.id, staff_user_id=maya.id, now=NOW,
+                    reason="Moved back already")
+        desk_a.commit()
+        with pytest.raises(ConcurrentChange) as refused:
+            accept(desk_b, flag, jonas.id, expected_version=1)
+        desk_b.rollback()
+
+    assert refused.value.params == {"who": "Maya Chen", "status": "rejected"}
+    with Session(engine) as fresh:
+        record = fresh.get(Patient, patient.id)
+        assert record is not None
+        assert record.address_line == OLD_ADDRESS["address_line"]
+
+# --- Acknowledging an alert ----------------------------------------------------------------------
 
 
 def test_acknowledging_an_alert_keeps_who_and_when_once_and_leaves_the_flag_open(
@@ -563,7 +591,7 @@ def test_acknowledging_a_flag_that_does_not_exist_is_refused(session: Session) -
     assert refused.value.key == "review.not_found"
 
 
-# --- Finishing the check-in when the desk is done ---------------------------------------------
+# --- Finishing the check-in when the desk is done ------------------------------------------------
 
 
 def kiosk_check_in(session: Session, *, finish: bool = True) -> Appointment:
@@ -653,7 +681,7 @@ def test_a_patient_level_desk_flag_also_holds_the_check_in(session: Session) -> 
     assert appointment.status == S.ARRIVED
 
 
-# --- The audit trail ----------------------------------------------------------------------------
+# --- The audit trail -----------------------------------------------------------------------------
 
 
 def test_decisions_are_audited_with_ids_and_codes_only(session: Session) -> None:

@@ -1,0 +1,108 @@
+"""Waiting-room tickets: the lobby screen shows A001, A002... instead of names, numbered
+afresh each clinic day, and a patient keeps the ticket they were given."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session
+
+from shared.clinic_time import at_clinic_time
+from shared.models import Appointment, AppointmentStatus, Channel, CheckIn
+from shared.services import checkin
+from shared.services.checkin import CannotCheckIn, abandon, begin, next_ticket
+from shared.services.clinic_settings import ClinicSettings
+from tests.factories import make_appointment, make_staff_user
+
+CHICAGO = ZoneInfo("America/Chicago")
+RULES = ClinicSettings()
+DAY = date(2026, 6, 15)
+NEXT_DAY = DAY + timedelta(days=1)
+
+
+def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
+    return at_clinic_time(day, hour, minute, CHICAGO)
+
+
+def check_in_at_kiosk(session: Session, appointment: Appointment, now: datetime) -> CheckIn:
+    return begin(session, appointment.id, channel=Channel.KIOSK, now=now, tz=CHICAGO,
+                 rules=RULES, kiosk_id="kiosk-1")
+
+
+def test_the_first_ticket_of_the_day_is_a001(session: Session) -> None:
+    make_appointment(session, start=at(9))
+    assert next_ticket(session, now=at(7), tz=CHICAGO) == "A001"
+
+
+def test_tickets_are_numbered_in_the_order_patients_check_in(session: Session) -> None:
+    nine, ten, eleven = (make_appointment(session, start=at(h)) for h in (9, 10, 11))
+
+    check_in_at_kiosk(session, ten, at(9, 40))
+    check_in_at_kiosk(session, nine, at(9, 45))
+    check_in_at_kiosk(session, eleven, at(10, 50))
+
+    assert (ten.ticket, nine.ticket, eleven.ticket) == ("A001", "A002", "A003")
+    assert next_ticket(session, now=at(11), tz=CHICAGO) == "A004"
+
+
+def test_a_patient_checked_in_at_the_desk_gets_the_next_ticket_too(session: Session) -> None:
+    maya = make_staff_user(session)
+    first = make_appointment(session, start=at(9))
+    second = make_appointment(session, start=at(9, 20))
+    check_in_at_kiosk(session, first, at(8, 50))
+
+    begin(session, second.id, channel=Channel.DESK, now=at(9, 5), tz=CHICAGO, rules=RULES,
+          staff_user_id=maya.id)
+
+    assert second.ticket == "A002"
+
+
+def test_tickets_start_again_at_a001_on_the_next_clinic_day(session: Session) -> None:
+    today = make_appointment(session, start=at(9))
+    late_tonight = make_appointment(session, start=at(23, 30))  # 04:30 UTC tomorrow
+    tomorrow = make_appointment(session, start=at(0, 20, NEXT_DAY))
+    check_in_at_kiosk(session, today, at(8, 55))
+
+    check_in_at_kiosk(session, late_tonight, at(23, 20))
+    check_in_at_kiosk(session, tomorrow, at(0, 10, NEXT_DAY))
+
+    assert (today.ticket, late_tonight.ticket, tomorrow.ticket) == ("A001", "A002", "A001")
+    assert next_ticket(session, now=at(8, 0, NEXT_DAY), tz=CHICAGO) == "A002"
+
+
+def test_resuming_a_check_in_keeps_the_ticket(session: Session) -> None:
+    nine = make_appointment(session, start=at(9))
+    started = check_in_at_kiosk(session, nine, at(8, 50))
+
+    resumed = check_in_at_kiosk(session, nine, at(8, 52))
+
+    assert resumed.id == started.id
+    assert nine.ticket == "A001"
+    assert next_ticket(session, now=at(8, 53), tz=CHICAGO) == "A002"
+
+
+def test_starting_over_after_walking_away_keeps_the_ticket(session: Session) -> None:
+    nine = make_appointment(session, start=at(9))
+    ten = make_appointment(session, start=at(10))
+    walked_away = check_in_at_kiosk(session, nine, at(8, 50))
+    abandon(session, walked_away.id, at(8, 53))
+    check_in_at_kiosk(session, ten, at(9, 40))
+
+    again = check_in_at_kiosk(session, nine, at(8, 58))
+
+    assert again.id != walked_away.id
+    assert (nine.ticket, ten.ticket) == ("A001", "A002")
+
+
+def test_a_refused_check_in_gets_no_ticket(session: Session) -> None:
+    cancelled = make_appointment(session, start=at(9), status=AppointmentStatus.CANCELLED)
+    other_day = make_appointment(session, start=at(9, day=NEXT_DAY))
+
+    for appointment in (cancelled, other_day):
+        with pytest.raises(CannotCheckIn):
+            check_in_at_kiosk(session, appointment, at(8, 50))
+
+    assert (cancelled.ticket, other_day.ticket) == (None, None)
+    assert checkin.next_ticket(session, now=at(8, 51), tz=CHICAGO) == "A001"

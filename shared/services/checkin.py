@@ -28,8 +28,8 @@ from shared.models import (
 )
 from shared.services import audit, flags, tokens
 from shared.services.appointments import change_status
+from shared.services.board import queue_for_day
 from shared.services.clinic_settings import ClinicSettings
-from shared.services.queue import Waiting, position_for_provider, queue_order
 
 MAX_IDENTITY_ATTEMPTS = 3
 S = AppointmentStatus
@@ -386,27 +386,9 @@ def waiting_position(
     session: Session, appointment: Appointment, *, now: datetime, tz: ZoneInfo,
     rules: ClinicSettings,
 ) -> int | None:
-    """The appointment's place in its provider's line among today's waiting patients."""
-    start, end = day_bounds(now.astimezone(tz).date(), tz)
-    rows = session.execute(
-        select(Appointment.id, Appointment.provider_id, Appointment.start, Appointment.arrived_at)
-        .where(Appointment.start >= start, Appointment.start < end,
-               Appointment.provider_id == appointment.provider_id,
-               Appointment.status.in_((S.ARRIVED, S.CHECKED_IN)))
-    ).all()
-    urgent_ids = set(
-        session.scalars(
-            select(Flag.appointment_id).where(
-                Flag.status == FlagStatus.OPEN, Flag.kind == FlagKind.URGENT_ANSWER,
-                Flag.appointment_id.in_([r.id for r in rows]),
-            )
-        )
-    )
-    waiting = [
-        Waiting(appointment_id=r.id, provider_id=r.provider_id, start=r.start,
-                arrived_at=r.arrived_at or now, urgent=r.id in urgent_ids)
-        for r in rows
-    ]
-    places = queue_order(waiting, grace=timedelta(minutes=rules.grace_minutes))
-    return position_for_provider(places, appointment.id)
-
+    """The appointment's place in its provider's line: the desk's own queue, so the kiosk
+    and the desk never disagree."""
+    line = queue_for_day(session, now.astimezone(tz).date(), tz,
+                         grace_minutes=rules.grace_minutes)
+    mine = next((r for r in line if r.appointment_id == appointment.id), None)
+    return mine.provider_position if mine else None

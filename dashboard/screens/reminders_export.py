@@ -7,10 +7,8 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from dashboard.auth import require_role
-from dashboard.context import app_context
+from dashboard.context import app_context, run_service
 from shared.clinic_time import clinic_today
-from shared.db import session_scope
-from shared.errors import DomainError
 from shared.i18n import t
 from shared.models import StaffRole, utcnow
 from shared.services import fhir_export, reminders
@@ -19,10 +17,6 @@ from shared.services.slips import format_time
 PDF_KEY = "rx_pdf"
 FHIR_KEY = "rx_fhir"
 SELECTION_KEY = "rx_selection"
-
-
-def _error(exc: DomainError) -> None:
-    st.error(t(exc.key, **exc.params))
 
 
 def page() -> None:
@@ -65,15 +59,10 @@ def page() -> None:
         options = {"secret_key": ctx.settings.secret_key, "tz": tz,
                    "kiosk_url": ctx.settings.kiosk_url, "now": utcnow(), "actor_type": "staff",
                    "actor_id": user["user_id"]}
-        try:
-            with session_scope(ctx.engine) as session:
-                if chosen is not None:
-                    batch = reminders.reminder_for_appointment(session, chosen, **options)
-                else:
-                    batch = reminders.reminders_for_day(session, day, **options)
-        except DomainError as exc:
-            _error(exc)
-        else:
+        batch = (run_service(reminders.reminder_for_appointment, chosen, **options)
+                 if chosen is not None
+                 else run_service(reminders.reminders_for_day, day, **options))
+        if batch is not None:
             st.session_state[PDF_KEY] = (batch.pdf, batch.count)
     made = st.session_state.get(PDF_KEY)
     if made:
@@ -85,18 +74,10 @@ def page() -> None:
     st.subheader(t("reminders.fhir_heading"))
     st.caption(t("reminders.fhir_help"))
     if st.button(t("reminders.make_fhir"), key="rx_make_fhir"):
-        try:
-            with session_scope(ctx.engine) as session:
-                if chosen is not None:
-                    text = fhir_export.export_appointment(
-                        session, chosen, tz=tz, now=utcnow(), actor_type="staff",
-                        actor_id=user["user_id"])
-                else:
-                    text = fhir_export.export_day(session, day, tz=tz, now=utcnow(),
-                                                  actor_type="staff", actor_id=user["user_id"])
-        except DomainError as exc:
-            _error(exc)
-        else:
+        who = {"tz": tz, "now": utcnow(), "actor_type": "staff", "actor_id": user["user_id"]}
+        text = (run_service(fhir_export.export_appointment, chosen, **who)
+                if chosen is not None else run_service(fhir_export.export_day, day, **who))
+        if text is not None:
             count = sum(fhir_export.resource_counts(text).values())
             if count:
                 st.session_state[FHIR_KEY] = (text, count)

@@ -542,6 +542,7 @@ MESSAGES: dict[str, str] = {
     "reminders.error_cancelled": "Appointment {id} is cancelled: there is nothing to remind the patient of.",
     "reminders.error_no_appointments": "There are no appointments on {day}.",
     "reminders.error_none_booked": "No appointment on {day} is still booked (the patients have arrived, been seen or missed the visit, or it was cancelled), so there is no reminder to print.",
+    "reminders.error_day_over": "{day} is over: a code printed now would not work. Pick today or a later day.",
     # Reports and the audit log (managers)
     "reports.title": "Reports",
     "reports.lead": "Appointments count by their start, check-ins by when they started and flags by when they were raised, in the clinic's time zone.",

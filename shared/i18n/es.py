@@ -542,6 +542,7 @@ MESSAGES: dict[str, str] = {
     "reminders.error_cancelled": "La cita {id} está cancelada: no hay nada que recordar al paciente.",
     "reminders.error_no_appointments": "No hay citas el {day}.",
     "reminders.error_none_booked": "Ninguna cita del {day} sigue reservada (los pacientes ya llegaron, ya fueron atendidos o no vinieron, o la cita se canceló), así que no hay recordatorios que imprimir.",
+    "reminders.error_day_over": "El {day} ya pasó: un código impreso ahora no serviría. Elija hoy o un día posterior.",
     # Informes y registro de auditoría (gerentes)
     "reports.title": "Informes",
     "reports.lead": "Las citas cuentan por su hora de inicio, los registros por cuándo empezaron y los avisos por cuándo se crearon, en la zona horaria de la clínica.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import qrcode
@@ -18,6 +19,33 @@ from shared.services import clinic_settings, tokens
 
 WIDTH, HEIGHT = 800, 1100
 MARGIN = 60
+
+# Unicode TrueType faces (regular, bold), first found wins: Debian/Ubuntu, Fedora, Arch, then
+# Liberation. Pillow's built-in font has no accented letters ("código" would print a box).
+FONT_CANDIDATES: tuple[tuple[str, str], ...] = (
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+    ("/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+     "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans-Bold.ttf"),
+    ("/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf"),
+    ("/usr/share/fonts/TTF/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf"),
+    ("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf"),
+)
+
+
+def find_fonts() -> tuple[str, str] | None:
+    """A Unicode regular and bold TrueType font on this machine, or None."""
+    for regular, bold in FONT_CANDIDATES:
+        if Path(regular).is_file() and Path(bold).is_file():
+            return regular, bold
+    return None
+
+
+def slip_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A font for the PNG slip: a Unicode TrueType one when installed, else Pillow's own."""
+    fonts = find_fonts()
+    return ImageFont.truetype(fonts[0], size) if fonts else ImageFont.load_default(size=size)
 
 
 @dataclass(frozen=True)
@@ -39,6 +67,20 @@ def format_date(moment: datetime, tz: ZoneInfo) -> str:
 def format_time(moment: datetime, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
     return f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def format_date_in(moment: datetime, tz: ZoneInfo, language: str) -> str:
+    """The date in words in `language`: 'Monday 15 June 2026', 'lunes 15 de junio de 2026'."""
+    local = moment.astimezone(tz)
+    return t("slip.date", language, weekday=t(f"slip.weekday_{local.weekday()}", language),
+             day=local.day, month=t(f"slip.month_{local.month}", language), year=local.year)
+
+
+def when_line(start: datetime, tz: ZoneInfo, language: str) -> str:
+    """'Monday 15 June 2026 at 10:00 AM' in `language`, starting with a capital."""
+    text = t("slip.when", language, date=format_date_in(start, tz, language),
+             time=format_time(start, tz))
+    return text[:1].upper() + text[1:]
 
 
 def qr_image(data: str, box_size: int = 10) -> Image.Image:
@@ -69,20 +111,20 @@ def _wrap(
 def render_slip(content: SlipContent, tz: ZoneInfo) -> bytes:
     """The slip as PNG bytes."""
     lang = content.language
-    img = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    # Drawn on a tall sheet, then cut to HEIGHT, or longer when long directions need it.
+    img = Image.new("RGB", (WIDTH, HEIGHT * 2), "white")
     draw = ImageDraw.Draw(img)
-    big = ImageFont.load_default(size=44)
-    mid = ImageFont.load_default(size=30)
-    small = ImageFont.load_default(size=24)
+    big, mid, small = slip_font(44), slip_font(30), slip_font(24)
     text_width = WIDTH - 2 * MARGIN
     y = MARGIN
     draw.text((MARGIN, y), content.clinic_name, font=mid, fill="#0B5CAD")
     y += 50
-    draw.text((MARGIN, y), t("slip.title", lang), font=big, fill="black")
-    y += 70
+    for wrapped in _wrap(draw, t("slip.title", lang), big, text_width):
+        draw.text((MARGIN, y), wrapped, font=big, fill="black")
+        y += 54
+    y += 16
     for line in (
-        t("slip.when", lang, date=format_date(content.start, tz),
-          time=format_time(content.start, tz)),
+        when_line(content.start, tz, lang),
         t("slip.with", lang, provider=content.provider),
         t("slip.where", lang, location=content.location),
     ):
@@ -101,6 +143,7 @@ def render_slip(content: SlipContent, tz: ZoneInfo) -> bytes:
             draw.text((MARGIN, y), wrapped, font=font, fill="black")
             y += 32
         y += 8
+    img = img.crop((0, 0, WIDTH, min(max(HEIGHT, y + MARGIN), HEIGHT * 2)))
     out = BytesIO()
     img.save(out, format="PNG", optimize=True)
     return out.getvalue()
@@ -129,10 +172,18 @@ def issue_slip(
     issued = tokens.issue_token(session, appointment, secret_key=secret_key, tz=tz, now=now,
                                 actor_type=actor_type, actor_id=actor_id)
     link = tokens.checkin_link(kiosk_url, issued.token)
+    content = slip_content(session, appointment, link)
+    return IssuedSlip(token=issued.token, link=link, png=render_slip(content, tz))
+
+
+def slip_content(
+    session: Session, appointment: Appointment, link: str, *, clinic_name: str | None = None
+) -> SlipContent:
+    """What a slip or a printed reminder says for `appointment`, in the patient's language."""
     language = appointment.patient.preferred_language
     location = appointment.location
-    content = SlipContent(
-        clinic_name=clinic_settings.load(session).clinic_name,
+    return SlipContent(
+        clinic_name=clinic_name or clinic_settings.load(session).clinic_name,
         start=appointment.start,
         provider=appointment.provider.display_name,
         location=location.label,
@@ -140,4 +191,3 @@ def issue_slip(
         link=link,
         language=language.value,
     )
-    return IssuedSlip(token=issued.token, link=link, png=render_slip(content, tz))

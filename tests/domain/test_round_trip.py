@@ -21,7 +21,7 @@ TZ = ZoneInfo("America/Chicago")
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "import" / "sample-bundle.json"
 
 
-def _bundle_for_today(now) -> bytes:  # noqa: ANN001
+def _bundle_for_today(now) -> bytes:
     """The shipped sample Bundle, its appointments moved to start in 10 and 30 minutes."""
     data = json.loads(SAMPLE.read_text())
     offsets = iter((10, 30, 50, 70))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 import streamlit as st
@@ -75,6 +76,12 @@ def main() -> None:
     who.caption(t("dash.signed_in_as", name=user["name"], role=t(f"role.{user['role']}")))
     with out:
         sign_out_button(ctx, user)
-    current.run()
+    try:
+        current.run()
+    except Exception as exc:
+        # The page, the error type and where; never the message, which may hold PHI.
+        log.error("dashboard page %s failed: %s\n%s", current.url_path, type(exc).__name__,
+                  "".join(traceback.format_tb(exc.__traceback__)))
+        st.error(t("dash.error_generic"))
 
 main()

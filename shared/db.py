@@ -24,10 +24,15 @@ class DatabaseUnavailable(Exception):
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine for `url` with the settings each backend needs."""
+    """Create an engine for `url` with the settings each backend needs.
+
+    Statement parameters are hidden from error messages, so a failing query never writes a
+    patient's values into a log."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -39,7 +44,8 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5},
+                         hide_parameters=True)
 
 
 @lru_cache(maxsize=4)

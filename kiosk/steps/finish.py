@@ -12,6 +12,7 @@ from shared.db import session_scope
 from shared.models import utcnow
 from shared.runtime import AppContext
 from shared.services import checkin, clinic_settings, flags
+from shared.services.details import normalize_phone
 
 DONE_SECONDS = 20
 
@@ -63,6 +64,7 @@ def render_walk_in(ctx: AppContext) -> None:
         given = st.text_input(tr("walkin.given_name"), key="walkin_given", max_chars=100)
         family = st.text_input(tr("kiosk.family_name"), key="walkin_family", max_chars=100)
         birth = birth_date_input("walkin")
+        phone = st.text_input(tr("details.phone"), key="walkin_phone", max_chars=32)
         reason = st.text_input(tr("walkin.reason"), key="walkin_reason", max_chars=200)
         submitted = st.form_submit_button(tr("walkin.submit"), type="primary", width="stretch")
     if submitted:
@@ -70,11 +72,13 @@ def render_walk_in(ctx: AppContext) -> None:
             st.error(tr("walkin.name_missing"))
         elif not isinstance(birth, date):
             st.error(tr("kiosk.birth_date_invalid"))
+        elif phone.strip() and normalize_phone(phone) is None:
+            st.error(f'{tr("details.phone")}: {tr("details.error_phone")}')
         else:
             with session_scope(ctx.engine) as session:
                 flags.report_walk_in(session, given_name=given, family_name=family,
-                                     birth_date=birth, reason=reason, now=utcnow(),
-                                     kiosk_id=kiosk_id())
+                                     birth_date=birth, phone=normalize_phone(phone) or "",
+                                     reason=reason, now=utcnow(), kiosk_id=kiosk_id())
             go("walk_in_done")
             st.rerun()
     start_over_button("walkin_back")

@@ -137,6 +137,9 @@ def render_consent(ctx: AppContext) -> None:
         go("done")
         st.rerun()
     form = pending[0]
+    if state.get("urgent_notice"):
+        # The urgent answer may have been the last question: say it here too.
+        st.error(tr("questions.urgent_notice"))
     st.title(form.title)
     # Shown in full: a scroll box inside a scrolling page is hard to use with a finger.
     with st.container(border=True, key="consent_text"):

@@ -99,6 +99,7 @@ def report_walk_in(
     reason: str,
     now: datetime,
     kiosk_id: str | None,
+    phone: str = "",
 ) -> Flag:
     """Someone without an appointment is here: the desk sees who, and why if they said."""
     return raise_flag(
@@ -111,6 +112,7 @@ def report_walk_in(
             "given_name": " ".join(given_name.split())[:100],
             "family_name": " ".join(family_name.split())[:100],
             "birth_date": birth_date.isoformat(),
+            "phone": phone[:32],
             "reason": " ".join(reason.split())[:200],
         },
     )

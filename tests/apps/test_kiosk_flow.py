@@ -221,7 +221,10 @@ def test_unknown_name_says_so_in_spanish(app_db, demo_day) -> None:
     "see_desk", "already_checked_in", "cannot_check_in", "appointment", "details",
     "insurance", "questions", "consent", "done", "walk_in", "walk_in_done",
 ])
-def test_every_screen_offers_help_and_shows_no_traceback(app_db, demo_day, step: str) -> None:
+@pytest.mark.parametrize(("lang", "help_label"), [("en", "I need help"), ("es", "Necesito ayuda")])
+def test_every_screen_offers_help_and_shows_no_traceback(
+    app_db, demo_day, step: str, lang: str, help_label: str
+) -> None:
     settings = get_settings()
     with session_scope(app_db) as session:
         check_in = checkin.begin(session, demo_day.appointment_id, channel=Channel.KIOSK,
@@ -230,11 +233,35 @@ def test_every_screen_offers_help_and_shows_no_traceback(app_db, demo_day, step:
         check_in_id = check_in.id
     at = AppTest.from_file(KIOSK, default_timeout=30)
     at.session_state["kiosk"] = {
-        "step": step, "lang": "en", "appointment_id": demo_day.appointment_id,
+        "step": step, "lang": lang, "appointment_id": demo_day.appointment_id,
         "check_in_id": check_in_id, "candidates": [demo_day.appointment_id], "attempts": 0,
         "token_id": 0, "other_date": "Monday 1 December 2026", "other_time": "9:00 AM",
         "problem": "error.token_expired",
     }
     at.run()
     assert not at.exception, at.exception
-    assert "I need help" in [b.label for b in at.button]
+    labels = [b.label for b in at.button]
+    assert help_label in labels
+    if lang == "es":  # every word switches: no English button on a Spanish screen
+        assert not {"Continue", "Back to the start", "Next", "I need help"} & set(labels)
+
+
+def test_walk_in_reaches_the_desk_with_name_birth_date_phone_and_reason(app_db, demo_day) -> None:
+    at = _kiosk()
+    _click(at, "btn_no_appointment")
+    at.text_input(key="walkin_given").input("Rosa")
+    at.text_input(key="walkin_family").input("Quintanilla")
+    _enter_birth_date(at, "walkin", demo_day.birth_date.replace(year=1970))
+    at.text_input(key="walkin_phone").input("12")
+    _submit(at, "Let the front desk know")
+    assert any("phone number" in e.value for e in at.error)  # bad input, nothing lost
+    assert at.text_input(key="walkin_given").value == "Rosa"
+    at.text_input(key="walkin_phone").input("(312) 555-0166")
+    at.text_input(key="walkin_reason").input("Sore throat")
+    _submit(at, "Let the front desk know")
+    assert _step(at) == "walk_in_done"
+    with Session(app_db) as session:
+        flag = session.scalars(select(Flag).where(Flag.kind == FlagKind.WALK_IN)).one()
+    assert flag.new_value["phone"] == "+13125550166"
+    assert flag.new_value["reason"] == "Sore throat"
+    assert flag.status == FlagStatus.OPEN

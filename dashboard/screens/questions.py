@@ -19,6 +19,8 @@ from shared.models import (
     FlagKind,
     FlagSeverity,
     KioskQuestionVersion,
+    Location,
+    Provider,
     QuestionType,
     StaffRole,
 )
@@ -140,6 +142,15 @@ def _editor(user: dict, definitions: list[QuestionDefinition], spanish: bool,
         applies = st.multiselect(t("questions_admin.visit_types"), visit_types,
                                  default=[v for v in base.visit_types if v in visit_types],
                                  key=f"q_vt_{chosen}")
+        p1, p2 = st.columns(2)
+        providers = _names(Provider)
+        locations = _names(Location)
+        provider_ids = p1.multiselect(
+            t("questions_admin.providers"), list(providers), format_func=providers.get,
+            default=[i for i in base.provider_ids if i in providers], key=f"q_pr_{chosen}")
+        location_ids = p2.multiselect(
+            t("questions_admin.locations"), list(locations), format_func=locations.get,
+            default=[i for i in base.location_ids if i in locations], key=f"q_lo_{chosen}")
         k1, k2 = st.columns(2)
         cond_key = k1.selectbox(t("questions_admin.condition"), ["", *earlier],
                                 index=(["", *earlier].index(base.condition["question"])
@@ -182,6 +193,7 @@ def _editor(user: dict, definitions: list[QuestionDefinition], spanish: bool,
         key=(key or "").strip(), type=qtype, text_en=text_en, text_es=text_es, help_en=help_en,
         help_es=help_es, required=required, choices=_parse_choices(choices),
         min_value=bounds[0], max_value=bounds[1], visit_types=applies,
+        provider_ids=provider_ids, location_ids=location_ids,
         condition={"question": cond_key, "equals": _parse_value(cond_value)} if cond_key
         else None,
         flag_rules=rules,
@@ -189,6 +201,12 @@ def _editor(user: dict, definitions: list[QuestionDefinition], spanish: bool,
     if run_service(question_admin.save_question, definition, spanish=spanish,
             staff_user_id=user["user_id"]):
         st.success(t("questions_admin.saved"))
+
+
+def _names(model: type[Provider] | type[Location]) -> dict[int, str]:
+    name = model.display_name if model is Provider else model.name
+    with Session(app_context().engine) as session:
+        return {row[0]: row[1] for row in session.execute(select(model.id, name).order_by(name))}
 
 
 def _preview(definitions: list[QuestionDefinition], visit_types: list[str]) -> None:
@@ -202,7 +220,11 @@ def _preview(definitions: list[QuestionDefinition], visit_types: list[str]) -> N
     asked = [Asked(d.key, _transient_version(i, d)) for i, d in enumerate(shown)]
     answers: dict[str, Any] = st.session_state.setdefault("q_preview_answers", {})
     with st.container(border=True, key="q_preview"):
-        for a in visible(asked, answers):
+        for a in asked:
+            # Checked again after each answer, so a follow-up shows as soon as the answer it
+            # depends on is given (the list taken before this run's answers would lag one).
+            if a.key not in {s.key for s in visible(asked, answers)}:
+                continue
             raw = question_input(a, answers.get(a.key), language, key_prefix="preview")
             try:
                 value = validate_answer(a.version, raw)

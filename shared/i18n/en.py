@@ -467,6 +467,8 @@ MESSAGES: dict[str, str] = {
     "renewal.once": "Once",
     "dash.resolve": "Done, resolve",
     "dash.show_finished": "Show finished",
+    "questions_admin.providers": "Only for these providers (none: all)",
+    "questions_admin.locations": "Only at these locations (none: all)",
     # Statuses
     "status.booked": "Booked",
     "status.arrived": "Arrived",

@@ -467,6 +467,8 @@ MESSAGES: dict[str, str] = {
     "renewal.once": "Una vez",
     "dash.resolve": "Hecho, resolver",
     "dash.show_finished": "Mostrar terminadas",
+    "questions_admin.providers": "Solo con estos profesionales (ninguno: todos)",
+    "questions_admin.locations": "Solo en estos lugares (ninguno: todos)",
     # Statuses
     "status.booked": "Reservada",
     "status.arrived": "Llegó",

@@ -29,14 +29,16 @@ label p { font-size: 1.3rem !important; font-weight: 600; }
 .stSelectbox input, .stSelectbox [data-baseweb="select"] div { font-size: 1.5rem !important; }
 [data-testid="InputInstructions"] { display: none !important; }
 a[href^="mailto"] { pointer-events: none; color: inherit !important; text-decoration: none; }
-[data-testid="stCaptionContainer"] p { font-size: 1.2rem !important; color: #374151 !important; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] * {
+  font-size: 1.2rem !important; color: #374151 !important; }
 .stButtonGroup button { min-height: 64px; min-width: 64px; font-size: 1.5rem !important; }
 .stButtonGroup button[aria-checked="true"] { background: #0B5CAD !important;
   color: #FFFFFF !important; }
 .stRadio label { min-height: 48px; align-items: center; }
 .stRadio label p { font-size: 1.35rem !important; }
 .st-key-signature_pad canvas { border: 3px dashed #374151; border-radius: 8px; }
-.kiosk-ticket { font-size: 3.2rem; font-weight: 800; color: #0B2545; margin: 0.2rem 0; }
+[data-testid="stMarkdownContainer"] p.kiosk-ticket { font-size: 3.4rem !important;
+  font-weight: 800; color: #0B2545; margin: 0.2rem 0; line-height: 1.1; }
 .st-key-need_help button { background: #B42318 !important; color: #FFFFFF !important;
   border-color: #B42318 !important; }
 .st-key-need_help button p { color: #FFFFFF !important; }

@@ -114,6 +114,9 @@ def main() -> None:
         state = kiosk_state()
         state["last_activity"] = utcnow()
     step = state.get("step", "welcome")
+    # First on the page, and pinned to the bottom of the screen by the kiosk's styling, so
+    # "Are you still there?" is seen wherever the patient has scrolled.
+    _inactivity_watch(ctx)
     render = STEPS.get(step, STEPS["welcome"])
     try:
         render(ctx)
@@ -125,7 +128,6 @@ def main() -> None:
         log.exception("kiosk step %s failed", step)
         st.error(tr("kiosk.error_generic"))
         st.button(tr("kiosk.start_over"), key="error_start_over", on_click=reset, width="stretch")
-    _inactivity_watch(ctx)
 
 
 main()

@@ -39,6 +39,8 @@ a[href^="mailto"] { pointer-events: none; color: inherit !important; text-decora
 .st-key-signature_pad canvas { border: 3px dashed #374151; border-radius: 8px; }
 [data-testid="stMarkdownContainer"] p.kiosk-ticket { font-size: 3.4rem !important;
   font-weight: 800; color: #0B2545; margin: 0.2rem 0; line-height: 1.1; }
+.st-key-still_there { position: fixed; left: 0; right: 0; bottom: 0; z-index: 1000;
+  background: #FFF4D6; border-top: 4px solid #B54708; padding: 1rem 2rem 1.5rem 2rem; }
 .st-key-need_help button { background: #B42318 !important; color: #FFFFFF !important;
   border-color: #B42318 !important; }
 .st-key-need_help button p { color: #FFFFFF !important; }

@@ -2,40 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import streamlit as st
 
 from kiosk.state import go, reset, tr
 
-MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
-
-def birth_date_input(prefix: str) -> date | str | None:
-    """Month, day and year as big touch-friendly fields (a calendar is hard for many).
-
-    Returns the date, None when nothing was entered yet, or "invalid"."""
-    st.markdown(f"**{tr('kiosk.birth_date')}**")
-    col_m, col_d, col_y = st.columns([2, 1, 1.4])
-    names = {m: tr(f"month.{MONTHS[m - 1]}") for m in range(1, 13)}
-    month = col_m.selectbox(
-        tr("kiosk.month"), options=list(range(1, 13)), index=None,
-        format_func=names.get, key=f"{prefix}_month",
-        placeholder=tr("kiosk.choose"),
-    )
-    day = col_d.selectbox(tr("kiosk.day"), options=list(range(1, 32)), index=None,
-                          key=f"{prefix}_day", placeholder="—")
-    year = col_y.text_input(tr("kiosk.year"), max_chars=4, key=f"{prefix}_year",
-                            placeholder="1980")
-    if month is None and day is None and not year.strip():
+def parse_birth_date(text: str) -> date | str | None:
+    """A typed birth date: 03/14/1986, 3/14/1986, 03141986 or 1986-03-14 (month first,
+    as on US forms). The date, None when empty, or "invalid"."""
+    raw = text.strip()
+    if not raw:
         return None
     try:
-        value = date(int(year), int(month), int(day))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", raw):
+            year, month, day = (int(p) for p in raw.split("-"))
+        elif re.fullmatch(r"\d{8}", raw):
+            month, day, year = int(raw[:2]), int(raw[2:4]), int(raw[4:])
+        elif m := re.fullmatch(r"(\d{1,2})\s*[/.\-\s]\s*(\d{1,2})\s*[/.\-\s]\s*(\d{4})", raw):
+            month, day, year = (int(g) for g in m.groups())
+        else:
+            return "invalid"
+        value = date(year, month, day)
+    except ValueError:
         return "invalid"
     if value > date.today() or value.year < 1900:
         return "invalid"
     return value
+
+
+def birth_date_input(prefix: str) -> date | str | None:
+    """One field, typed on the tablet's keyboard: one tap instead of three lists to scroll.
+
+    Returns the date, None when nothing was entered yet, or "invalid"."""
+    typed = st.text_input(tr("kiosk.birth_date"), key=f"{prefix}_birth", max_chars=10,
+                          placeholder=tr("kiosk.birth_date_placeholder"),
+                          help=tr("kiosk.birth_date_help"))
+    return parse_birth_date(typed)
 
 
 def help_button() -> None:

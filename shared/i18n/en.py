@@ -32,7 +32,7 @@ MESSAGES: dict[str, str] = {
     "kiosk.month": "Month",
     "kiosk.day": "Day",
     "kiosk.year": "Year",
-    "kiosk.birth_date_invalid": "Please check your date of birth: choose the month and day, and type the year with 4 digits.",
+    "kiosk.birth_date_invalid": "Please check your date of birth: month, day and year, like 03/14/1986.",
     "kiosk.scan_title": "Scan your code",
     "kiosk.scan_lead": "Hold the QR code from your reminder under the scanner, or in front of the camera and press Take Photo.",
     "kiosk.scan_typed": "Code",
@@ -168,6 +168,8 @@ MESSAGES: dict[str, str] = {
     "month.dec": "December",
     "done.ticket_label": "Your number:",
     "consent.clear": "Clear the signature",
+    "kiosk.birth_date_placeholder": "MM/DD/YYYY",
+    "kiosk.birth_date_help": "Month, day, year. For example 03/14/1986.",
     # Dashboard
     "dash.title": "Front desk",
     "dash.sign_in": "Sign in",

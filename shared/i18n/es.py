@@ -32,7 +32,7 @@ MESSAGES: dict[str, str] = {
     "kiosk.month": "Mes",
     "kiosk.day": "Día",
     "kiosk.year": "Año",
-    "kiosk.birth_date_invalid": "Revise su fecha de nacimiento: elija el mes y el día, y escriba el año con 4 cifras.",
+    "kiosk.birth_date_invalid": "Revise su fecha de nacimiento: mes, día y año, como 03/14/1986.",
     "kiosk.scan_title": "Escanee su código",
     "kiosk.scan_lead": "Ponga el código QR de su recordatorio bajo el lector, o frente a la cámara y pulse Tomar foto.",
     "kiosk.scan_typed": "Código",
@@ -168,6 +168,8 @@ MESSAGES: dict[str, str] = {
     "month.dec": "diciembre",
     "done.ticket_label": "Su número:",
     "consent.clear": "Borrar la firma",
+    "kiosk.birth_date_placeholder": "MM/DD/AAAA",
+    "kiosk.birth_date_help": "Mes, día, año. Por ejemplo 03/14/1986 para el 14 de marzo de 1986.",
     # Dashboard
     "dash.title": "Recepción",
     "dash.sign_in": "Iniciar sesión",

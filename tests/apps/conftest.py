@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
 
+from shared import demo
 from shared.config import get_settings
 from shared.db import get_engine, make_engine
 
@@ -43,3 +45,17 @@ def app_db(
     yield engine
     engine.dispose()
     _clear_process_caches()
+
+
+def dashboard_as(username: str, screen: str | None = None) -> AppTest:
+    """The dashboard signed in as a demo user (rep or manager), on `screen` if given."""
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(demo.DEMO_PASSWORDS[username])
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    if screen is not None:
+        at.switch_page(f"screens/{screen}.py").run()
+        assert not at.exception, at.exception
+    return at

@@ -24,7 +24,7 @@ from shared.models import (
 )
 from shared.services import checkin, clinic_settings, details, flags
 from shared.services.board import queue_for_day
-from tests.apps.conftest import DASHBOARD
+from tests.apps.conftest import DASHBOARD, dashboard_as
 
 
 @pytest.fixture
@@ -48,14 +48,7 @@ def desk_day(app_db):
 
 
 def _signed_in(username: str = "rep") -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=30)
-    at.run()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(demo.DEMO_PASSWORDS[username])
-    at.button[0].click().run()
-    assert not at.exception, at.exception
-    return at
-
+    return dashboard_as(username)
 
 def _open(at: AppTest, screen: str) -> AppTest:
     at.switch_page(f"screens/{screen}.py").run()

@@ -14,7 +14,7 @@ from shared import demo
 from shared.config import get_settings
 from shared.db import session_scope
 from shared.models import Appointment, AuditEvent, Patient, utcnow
-from tests.apps.conftest import DASHBOARD
+from tests.apps.conftest import dashboard_as
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "import"
 
@@ -27,15 +27,7 @@ def clinic(app_db):
 
 
 def _as(username: str) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=30)
-    at.run()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(demo.DEMO_PASSWORDS[username])
-    at.button[0].click().run()
-    at.switch_page("screens/schedule_import.py").run()
-    assert not at.exception, at.exception
-    return at
-
+    return dashboard_as(username, "schedule_import")
 
 def _upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
     at.file_uploader(key="import_file").set_value((name, data, mime)).run()

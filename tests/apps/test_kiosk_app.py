@@ -86,3 +86,16 @@ def test_bad_setting_shows_a_calm_page(app_db, monkeypatch: pytest.MonkeyPatch) 
     _clear_process_caches()
     at = _kiosk()
     assert at.title[0].value == "Check-in is not available right now"
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("03/14/1986", "1986-03-14"), ("3/14/1986", "1986-03-14"), ("03141986", "1986-03-14"),
+    ("1986-03-14", "1986-03-14"), ("3-14-1986", "1986-03-14"), (" 03 / 14 / 1986 ", "1986-03-14"),
+    ("", None), ("14/03/1986", "invalid"), ("02/30/1990", "invalid"), ("1/1/1850", "invalid"),
+    ("01/01/2999", "invalid"), ("March 14", "invalid"), ("12345", "invalid"),
+])
+def test_typed_birth_dates_are_read_month_first_or_refused(typed: str, expected) -> None:
+    from kiosk.widgets import parse_birth_date
+
+    value = parse_birth_date(typed)
+    assert (value.isoformat() if hasattr(value, "isoformat") else value) == expected

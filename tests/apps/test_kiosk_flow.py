@@ -59,9 +59,7 @@ def _submit(at: AppTest, label: str) -> AppTest:
 
 
 def _enter_birth_date(at: AppTest, prefix: str, when) -> None:
-    at.selectbox(key=f"{prefix}_month").set_value(when.month)
-    at.selectbox(key=f"{prefix}_day").set_value(when.day)
-    at.text_input(key=f"{prefix}_year").input(str(when.year))
+    at.text_input(key=f"{prefix}_birth").input(when.strftime("%m/%d/%Y"))
 
 
 def _find_by_name(at: AppTest, family: str, birth) -> AppTest:

@@ -12,7 +12,7 @@ from shared.config import get_settings
 from shared.db import session_scope
 from shared.models import StaffUser, utcnow
 from shared.services import clinic_settings
-from tests.apps.conftest import DASHBOARD
+from tests.apps.conftest import dashboard_as
 
 
 @pytest.fixture
@@ -23,15 +23,7 @@ def clinic(app_db):
 
 
 def _as(username: str, screen: str) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=30)
-    at.run()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(demo.DEMO_PASSWORDS[username])
-    at.button[0].click().run()
-    at.switch_page(f"screens/{screen}.py").run()
-    assert not at.exception, at.exception
-    return at
-
+    return dashboard_as(username, screen)
 
 @pytest.mark.parametrize("screen", ["settings", "staff", "questions", "consent_forms"])
 def test_a_representative_is_refused_manager_pages(clinic, screen: str) -> None:

@@ -16,7 +16,7 @@ from shared.config import get_settings
 from shared.db import session_scope
 from shared.models import AppointmentStatus, CheckInToken, utcnow
 from shared.services.reminders import appointments_on
-from tests.apps.conftest import DASHBOARD
+from tests.apps.conftest import dashboard_as
 
 SCREEN = "screens/reminders_export.py"
 
@@ -29,15 +29,7 @@ def clinic(app_db):
 
 
 def _as(username: str) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.run()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(demo.DEMO_PASSWORDS[username])
-    at.button[0].click().run()
-    at.switch_page(SCREEN).run()
-    assert not at.exception, at.exception
-    return at
-
+    return dashboard_as(username, "reminders_export")
 
 def _downloads(at: AppTest) -> list:
     return at.get("download_button")

@@ -15,7 +15,7 @@ from shared.db import session_scope
 from shared.i18n import t
 from shared.models import utcnow
 from shared.services import reports
-from tests.apps.conftest import DASHBOARD
+from tests.apps.conftest import dashboard_as
 
 REFUSED = "You do not have access to this page. Sign in with an account that does."
 
@@ -32,15 +32,7 @@ def clinic(app_db):
 
 
 def _as(username: str, screen: str) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.run()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(demo.DEMO_PASSWORDS[username])
-    at.button[0].click().run()
-    at.switch_page(f"screens/{screen}.py").run()
-    assert not at.exception, at.exception
-    return at
-
+    return dashboard_as(username, screen)
 
 def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}

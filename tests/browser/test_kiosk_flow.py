@@ -173,12 +173,9 @@ def _choose(page, label: str, option: str) -> None:
 
 
 def _enter_birth_date(page, birth: date, language: str = "en") -> None:
-    """Month and day from the lists, the year typed. Inside a form: nothing reruns yet."""
-    months = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
-              "dec")
-    _choose(page, t("kiosk.month", language), t(f"month.{months[birth.month - 1]}", language))
-    _choose(page, t("kiosk.day", language), str(birth.day))
-    page.get_by_role("textbox", name=t("kiosk.year", language)).fill(str(birth.year))
+    """Typed in its one field, month first. Inside a form: nothing reruns yet."""
+    page.get_by_role("textbox", name=t("kiosk.birth_date", language)).fill(
+        birth.strftime("%m/%d/%Y"))
 
 
 def _find_by_name(page, family: str, birth: date, *, shot: str | None = None,
@@ -436,8 +433,7 @@ def test_code_typed_by_a_usb_scanner_asks_the_birth_date(new_page, apps, live_db
     wait_for_app_run(page, after=before)
 
     expect(_heading(page, "Please confirm it's you")).to_be_visible()
-    for label in ("Month", "Day", "Year"):
-        expect(page.get_by_text(label, exact=True)).to_be_visible()
+    expect(page.get_by_role("textbox", name="Date of birth")).to_be_visible()
     assert code not in page.content()
     _enter_birth_date(page, visit.birth)
     click_and_wait(page, _button(page, "Continue"))

@@ -99,7 +99,10 @@ class KioskSummary:
 
     @property
     def completion_rate(self) -> float | None:
-        return self.completed / self.started if self.started else None
+        """Of the check-ins that ended, the share completed: one still under way at the
+        kiosk is neither a success nor a patient who gave up."""
+        ended = self.completed + self.abandoned
+        return self.completed / ended if ended else None
 
 
 @dataclass(frozen=True)

@@ -333,3 +333,11 @@ def test_seed_history_command(
     finally:
         get_settings.cache_clear()
         get_engine.cache_clear()
+
+
+def test_a_check_in_still_under_way_does_not_lower_the_completion_rate() -> None:
+    from shared.services.reports import KioskSummary
+
+    summary = KioskSummary(started=3, completed=1, abandoned=1, abandoned_by_step=[],
+                           median_seconds=None, p90_seconds=None)
+    assert summary.completion_rate == pytest.approx(0.5)

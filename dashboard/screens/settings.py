@@ -29,6 +29,9 @@ def page() -> None:
     st.title(t("settings.title"))
     with Session(ctx.engine) as session:
         current = clinic_settings.load(session)
+    # The time zone decides what "today" means for every stored time, so it is set where
+    # the apps start (CHECKIN_TIMEZONE), not changed under running check-ins.
+    st.caption(t("settings.timezone_note", zone=ctx.settings.timezone))
     with st.form("settings_form"):
         changes: dict[str, object] = {
             "clinic_name": st.text_input(t("settings.clinic_name"), current.clinic_name,

@@ -471,6 +471,7 @@ MESSAGES: dict[str, str] = {
     "dash.show_finished": "Show finished",
     "questions_admin.providers": "Only for these providers (none: all)",
     "questions_admin.locations": "Only at these locations (none: all)",
+    "settings.timezone_note": "Time zone: {zone} (set with CHECKIN_TIMEZONE when the apps start).",
     # Statuses
     "status.booked": "Booked",
     "status.arrived": "Arrived",

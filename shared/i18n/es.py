@@ -471,6 +471,7 @@ MESSAGES: dict[str, str] = {
     "dash.show_finished": "Mostrar terminadas",
     "questions_admin.providers": "Solo con estos profesionales (ninguno: todos)",
     "questions_admin.locations": "Solo en estos lugares (ninguno: todos)",
+    "settings.timezone_note": "Zona horaria: {zone} (se fija con CHECKIN_TIMEZONE al iniciar las aplicaciones).",
     # Statuses
     "status.booked": "Reservada",
     "status.arrived": "Llegó",

@@ -57,11 +57,41 @@ def require_role(*roles: StaffRole) -> dict[str, Any]:
     return user
 
 
+def _sso_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
+def _single_sign_on(ctx: AppContext) -> None:
+    """Optional: with an [auth] section in .streamlit/secrets.toml, staff may sign in with
+    the clinic's identity provider (st.login, OIDC). The address must match a staff account."""
+    if not _sso_configured():
+        return
+    if not st.user.get("is_logged_in", False):
+        st.button(t("dash.sso"), key="sso_login", on_click=st.login)
+        return
+    with session_scope(ctx.engine) as session:
+        user = staff.find_for_single_sign_on(session, st.user.get("email"))
+        if user is None:
+            st.error(t("dash.sso_no_account"))
+            return
+        now = utcnow()
+        user.last_login_at = now
+        audit.record(session, actor_type="staff", actor_id=user.id, action="staff.signed_in",
+                     record_type="staff_user", record_id=user.id, at=now)
+        st.session_state[STAFF_KEY] = {"user_id": user.id, "role": user.role.value,
+                                       "name": user.display_name, "last_seen": now}
+    st.rerun()
+
+
 def sign_in_form(ctx: AppContext) -> None:
     st.title(t("dash.sign_in"))
     st.markdown(t("dash.sign_in_lead"))
     if st.session_state.pop("signed_out_reason", None) == "idle":
         st.info(t("dash.signed_out_idle"))
+    _single_sign_on(ctx)
     with st.form("sign_in", clear_on_submit=False):
         username = st.text_input(t("dash.username"), key="sign_in_username")
         password = st.text_input(t("dash.password"), type="password", key="sign_in_password")

@@ -472,6 +472,8 @@ MESSAGES: dict[str, str] = {
     "questions_admin.providers": "Only for these providers (none: all)",
     "questions_admin.locations": "Only at these locations (none: all)",
     "settings.timezone_note": "Time zone: {zone} (set with CHECKIN_TIMEZONE when the apps start).",
+    "dash.sso": "Sign in with the clinic's account",
+    "dash.sso_no_account": "There is no active staff account for this address. Ask a manager, or sign in with a username and password.",
     # Statuses
     "status.booked": "Booked",
     "status.arrived": "Arrived",

@@ -472,6 +472,8 @@ MESSAGES: dict[str, str] = {
     "questions_admin.providers": "Solo con estos profesionales (ninguno: todos)",
     "questions_admin.locations": "Solo en estos lugares (ninguno: todos)",
     "settings.timezone_note": "Zona horaria: {zone} (se fija con CHECKIN_TIMEZONE al iniciar las aplicaciones).",
+    "dash.sso": "Iniciar sesión con la cuenta de la clínica",
+    "dash.sso_no_account": "No hay una cuenta de personal activa para esta dirección. Pregunte a un gerente, o inicie sesión con usuario y contraseña.",
     # Statuses
     "status.booked": "Reservada",
     "status.arrived": "Llegó",

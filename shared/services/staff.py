@@ -200,3 +200,16 @@ def unlock(session: Session, user_id: int, *, actor_id: int) -> StaffUser:
     user.locked_until = None
     _audit(session, actor_id, "staff.unlocked", user)
     return user
+
+
+def find_for_single_sign_on(session: Session, email: str | None) -> StaffUser | None:
+    """The active staff account for an identity provider's e-mail address: the username
+    equals the whole address or the part before "@". None when there is no such account."""
+    address = (email or "").strip().lower()
+    if not address:
+        return None
+    candidates = {address, address.split("@", 1)[0]}
+    return session.scalar(
+        select(StaffUser).where(StaffUser.username.in_(candidates), StaffUser.active.is_(True))
+        .order_by(StaffUser.username.desc())
+    )

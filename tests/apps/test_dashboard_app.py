@@ -114,3 +114,16 @@ def test_unreachable_database_shows_a_clear_page(app_db, monkeypatch: pytest.Mon
     at = _dashboard()
     assert at.title[0].value == "The database cannot be reached"
     assert "secretpw" not in _page_text(at)
+
+
+def test_single_sign_on_is_offered_only_when_configured(clinic) -> None:
+    at = _dashboard()
+    assert "sso_login" not in [b.key for b in at.button]
+    at = AppTest.from_file(DASHBOARD, default_timeout=30)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8502/oauth2callback",
+                          "cookie_secret": "x" * 32, "client_id": "desk",
+                          "client_secret": "s", "server_metadata_url": "https://idp.invalid/"}
+    at.run()
+    assert not at.exception
+    assert "sso_login" in [b.key for b in at.button]
+    assert at.text_input(key="sign_in_username")  # passwords still work

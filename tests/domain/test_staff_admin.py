@@ -360,3 +360,17 @@ def test_unlocking_does_not_change_the_password(
 
     assert stored(session, maya.id).password_hash == old_hash
     assert not sign_in(session, maya, WRONG).ok
+
+
+def test_single_sign_on_finds_the_active_account_by_address(session) -> None:
+    from shared.services.staff import create_user, find_for_single_sign_on, set_active
+
+    riley = create_user(session, username="riley", display_name="Riley", role=StaffRole.MANAGER,
+                        password="long-enough-pw")
+    other = create_user(session, username="sam", display_name="Sam",
+                        role=StaffRole.REPRESENTATIVE, password="long-enough-pw")
+    assert find_for_single_sign_on(session, "Riley@clinic.example").id == riley.id
+    assert find_for_single_sign_on(session, "nobody@clinic.example") is None
+    assert find_for_single_sign_on(session, "") is None
+    set_active(session, other.id, False, actor_id=riley.id)
+    assert find_for_single_sign_on(session, "sam@clinic.example") is None

@@ -138,6 +138,12 @@ def validate_set(definitions: list[QuestionDefinition], *, spanish: bool) -> Non
     seen: dict[str, QuestionDefinition] = {}
     for d in definitions:
         validate_definition(d, spanish=spanish)
+        for rule in d.flag_rules:
+            # A rule that no answer can match would never warn the desk: refuse it.
+            (operator, value), = rule["when"].items()
+            values = value if operator == "in" else [value]
+            if operator in ("equals", "in") and not all(_can_answer(d, v) for v in values):
+                raise _fail("rule value", "questions_admin.bad_rule", d.key)
         if d.key in seen:
             raise _fail("duplicate key", "questions_admin.duplicate_key", d.key)
         if d.condition:

@@ -816,3 +816,18 @@ def test_questions_asked_after_an_import_follow_the_files_order(
     asked: list[Asked] = questions_for_visit(session, make_appointment(session))
     assert [a.key for a in asked] == ["visit_summary_delivery", "new_allergies",
                                       "new_allergy_details", "chest_pain"]
+
+
+def test_a_rule_no_answer_can_match_is_refused() -> None:
+    from shared.errors import DomainError
+    from shared.services.question_admin import QuestionDefinition, validate_set
+
+    typo = QuestionDefinition(key="fever", type="yes_no", text_en="Fever?",
+                              flag_rules=[{"when": {"equals": "yess"}, "flag": "urgent_answer",
+                                           "severity": "urgent"}])
+    try:
+        validate_set([typo], spanish=False)
+    except DomainError as exc:
+        assert exc.key == "questions_admin.bad_rule"
+    else:
+        raise AssertionError("a rule that can never fire was accepted")

@@ -69,11 +69,15 @@ def _flag(ctx, user: dict, flag: FlagRow) -> None:
         right.markdown(_value_table(flag.new_value))
     _card_photos(ctx, flag)
     key = f"flag_{flag.flag_id}"
+    note = None
+    if flag.kind not in CHANGE_KINDS:
+        # e.g. "signed on paper", "sent back to the kiosk": kept with who and when.
+        note = st.text_input(t("dash.resolve_note"), key=f"{key}_note", max_chars=500)
     a, e, r = st.columns(3)
     # A change is accepted into the record; any other flag is simply dealt with.
     accept_label = t("dash.accept") if flag.kind in CHANGE_KINDS else t("dash.resolve")
     if a.button(accept_label, key=f"{key}_accept", type="primary", width="stretch"):
-        _decide(ctx, user, flag, "accept")
+        _decide(ctx, user, flag, "accept", note=note)
     editable = flag.kind in CHANGE_KINDS and bool(flag.new_value) and not (
         flag.new_value or {}).get("self_pay")
     if editable and e.button(t("dash.edit_accept"), key=f"{key}_edit", width="stretch"):
@@ -111,13 +115,14 @@ def _card_photos(ctx, flag: FlagRow) -> None:
 
 
 def _decide(ctx, user: dict, flag: FlagRow, action: str, *, edited: dict | None = None,
-            reason: str = "") -> None:
+            reason: str = "", note: str | None = None) -> None:
     now = utcnow()
     try:
         with session_scope(ctx.engine) as session:
             if action == "accept":
                 review.accept_flag(session, flag.flag_id, staff_user_id=user["user_id"], now=now,
                                    day=clinic_today(ctx.settings.tz), edited_value=edited,
+                                   note=(note or "").strip()[:500] or None,
                                    expected_version=flag.version)
             else:
                 review.reject_flag(session, flag.flag_id, staff_user_id=user["user_id"],

@@ -474,6 +474,7 @@ MESSAGES: dict[str, str] = {
     "settings.timezone_note": "Time zone: {zone} (set with CHECKIN_TIMEZONE when the apps start).",
     "dash.sso": "Sign in with the clinic's account",
     "dash.sso_no_account": "There is no active staff account for this address. Ask a manager, or sign in with a username and password.",
+    "dash.resolve_note": "Note (optional), e.g. signed on paper",
     # Statuses
     "status.booked": "Booked",
     "status.arrived": "Arrived",

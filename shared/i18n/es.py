@@ -474,6 +474,7 @@ MESSAGES: dict[str, str] = {
     "settings.timezone_note": "Zona horaria: {zone} (se fija con CHECKIN_TIMEZONE al iniciar las aplicaciones).",
     "dash.sso": "Iniciar sesión con la cuenta de la clínica",
     "dash.sso_no_account": "No hay una cuenta de personal activa para esta dirección. Pregunte a un gerente, o inicie sesión con usuario y contraseña.",
+    "dash.resolve_note": "Nota (opcional), p. ej. firmado en papel",
     # Statuses
     "status.booked": "Reservada",
     "status.arrived": "Llegó",

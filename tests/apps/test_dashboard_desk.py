@@ -182,3 +182,24 @@ def test_new_slip_revokes_the_old_code(app_db, desk_day) -> None:
             CheckInToken.appointment_id == desk_day.appointment_id)).all()
     assert len(rows) == 2
     assert sum(r.revoked_at is None for r in rows) == 1
+
+
+def test_a_missing_consent_is_resolved_with_a_note(app_db, desk_day) -> None:
+    from shared.models import FlagSeverity
+
+    with session_scope(app_db) as session:
+        flag = flags.raise_flag(session, kind=FlagKind.CONSENT_MISSING,
+                                severity=FlagSeverity.WARNING, now=utcnow(),
+                                appointment_id=desk_day.appointment_id,
+                                patient_id=session.get(Appointment,
+                                                       desk_day.appointment_id).patient_id)
+        flag_id = flag.id
+    at = _open(_signed_in(), "flags")
+    at.text_input(key=f"flag_{flag_id}_note").input("Signed on paper at the desk")
+    at.button(key=f"flag_{flag_id}_accept").click().run()
+    assert not at.exception
+    with Session(app_db) as session:
+        resolved = session.get(Flag, flag_id)
+    assert resolved.status == FlagStatus.ACCEPTED
+    assert resolved.resolution_note == "Signed on paper at the desk"
+    assert resolved.resolved_by_id is not None

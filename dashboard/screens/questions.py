@@ -152,10 +152,13 @@ def _editor(user: dict, definitions: list[QuestionDefinition], spanish: bool,
             t("questions_admin.locations"), list(locations), format_func=locations.get,
             default=[i for i in base.location_ids if i in locations], key=f"q_lo_{chosen}")
         k1, k2 = st.columns(2)
+        # Shown by their wording, which is what a manager recognises, not by key.
+        wording = {d.key: d.text_en for d in definitions} | {"": "—"}
         cond_key = k1.selectbox(t("questions_admin.condition"), ["", *earlier],
                                 index=(["", *earlier].index(base.condition["question"])
                                        if base.condition and base.condition["question"]
-                                       in earlier else 0), key=f"q_cond_{chosen}")
+                                       in earlier else 0), format_func=wording.get,
+                                key=f"q_cond_{chosen}")
         cond_value = k2.text_input(t("questions_admin.condition_value"),
                                    "" if not base.condition else str(base.condition.get(
                                        "equals", "")), key=f"q_condv_{chosen}")

@@ -241,7 +241,7 @@ def test_a_new_conditional_question_is_previewed_then_raises_an_urgent_flag_on_t
     _choose(page, "q_type___new__", "Yes / no")
     page.locator(".st-key-q_ten___new__ textarea").fill(TEXT_EN)
     page.locator(".st-key-q_tes___new__ textarea").fill(TEXT_ES)
-    _choose(page, "q_cond___new__", CHEST)
+    _choose(page, "q_cond___new__", CHEST_EN)  # listed by its wording
     page.locator(".st-key-q_condv___new__ input").fill("no")
     _choose(page, "q_rop___new__", "equals")
     page.locator(".st-key-q_rv___new__ input").fill("yes")

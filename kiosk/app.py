@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from datetime import timedelta
 from pathlib import Path
 
@@ -123,9 +124,11 @@ def main() -> None:
     except DomainError as exc:
         st.error(tr(exc.key, **exc.params))
         st.button(tr("kiosk.start_over"), key="error_start_over", on_click=reset, width="stretch")
-    except Exception:
-        # Log the step and the error type only: the exception text may hold patient data.
-        log.exception("kiosk step %s failed", step)
+    except Exception as exc:  # a patient never sees a traceback
+        # The step, the error type and where it happened; never the message, which may
+        # hold what the patient typed.
+        log.error("kiosk step %s failed: %s\n%s", step, type(exc).__name__,
+                  "".join(traceback.format_tb(exc.__traceback__)))
         st.error(tr("kiosk.error_generic"))
         st.button(tr("kiosk.start_over"), key="error_start_over", on_click=reset, width="stretch")
 

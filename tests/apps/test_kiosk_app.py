@@ -99,3 +99,18 @@ def test_typed_birth_dates_are_read_month_first_or_refused(typed: str, expected)
 
     value = parse_birth_date(typed)
     assert (value.isoformat() if hasattr(value, "isoformat") else value) == expected
+
+
+def test_an_unexpected_error_is_calm_on_screen_and_keeps_patient_data_out_of_the_log(
+    app_db, caplog: pytest.LogCaptureFixture
+) -> None:
+    at = AppTest.from_file(KIOSK, default_timeout=30)
+    # A damaged session: the appointment "id" holds what a patient typed.
+    at.session_state["kiosk"] = {"step": "done", "lang": "es", "appointment_id": 1,
+                                 "check_in_id": "Vanterpool 03/14/1986"}
+    with caplog.at_level("ERROR"):
+        at.run()
+    assert not at.exception
+    assert "Algo salió mal" in at.error[0].value
+    assert "kiosk step done failed" in caplog.text
+    assert "Vanterpool" not in caplog.text and "1986" not in caplog.text

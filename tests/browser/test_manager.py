@@ -45,6 +45,7 @@ from shared.services import checkin, consent, insurance
 from shared.services.checkin import normalize_name
 from shared.services.insurance import CoverageState
 from tests.browser.conftest import click_and_wait, goto_app, screenshot
+from tests.browser.test_kiosk_flow import calm_answers
 from tests.factories import make_appointment, make_coverage, make_patient
 
 pytestmark = pytest.mark.browser
@@ -117,24 +118,6 @@ def _radio_option(scope, question: str, option: str):
         has=scope.page.get_by_text(question, exact=True))
     return group.locator("label[data-testid='stRadioOption']").filter(
         has_text=re.compile(rf"^{re.escape(option)}$"))
-
-
-def _calm_answers(form) -> None:
-    """What a calm patient gives on one question screen: No, 2 for pain, a few words, the
-    first choice."""
-    for group in form.locator("[data-testid='stRadio']").all():
-        options = group.locator("label[data-testid='stRadioOption']")
-        no = options.filter(has_text=re.compile(r"^No$"))
-        choice = no if no.count() else options.first
-        choice.click()
-        expect(choice.get_by_role("radio")).to_be_checked()
-    pain = form.locator("[data-testid='stButtonGroup']").get_by_role("radio", name="2",
-                                                                   exact=True)
-    if pain.count():
-        pain.click()
-        expect(pain).to_have_attribute("aria-checked", "true")
-    for field in form.locator("[data-testid='stTextInput'] input").all():
-        field.fill("Yearly checkup")
 
 
 def _count(engine: Engine, model) -> int:
@@ -318,7 +301,7 @@ def test_a_new_conditional_question_is_previewed_then_raises_an_urgent_flag_on_t
             expect(chest.get_by_role("radio")).to_be_checked()
         else:
             seen.append(form.locator("label").first.inner_text())
-            _calm_answers(form)
+            calm_answers(form)
         click_and_wait(kiosk, _button(kiosk, "Next"))
         assert len(seen) < 20, f"the new question never came: {seen}"
     assert seen[0] == CHEST, seen

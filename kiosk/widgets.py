@@ -8,9 +8,12 @@ from datetime import date
 import streamlit as st
 
 from kiosk.state import go, reset, tr
+from shared import clock
+from shared.clinic_time import clinic_today
+from shared.config import get_settings
 
 
-def parse_birth_date(text: str) -> date | str | None:
+def parse_birth_date(text: str, today: date | None = None) -> date | str | None:
     """A typed birth date: 03/14/1986, 3/14/1986, 03141986 or 1986-03-14 (month first,
     as on US forms). The date, None when empty, or "invalid"."""
     raw = text.strip()
@@ -28,7 +31,7 @@ def parse_birth_date(text: str) -> date | str | None:
         value = date(year, month, day)
     except ValueError:
         return "invalid"
-    if value > date.today() or value.year < 1900:
+    if value > (today or clock.now().date()) or value.year < 1900:
         return "invalid"
     return value
 
@@ -40,7 +43,7 @@ def birth_date_input(prefix: str) -> date | str | None:
     typed = st.text_input(tr("kiosk.birth_date"), key=f"{prefix}_birth", max_chars=10,
                           placeholder=tr("kiosk.birth_date_placeholder"),
                           help=tr("kiosk.birth_date_help"))
-    return parse_birth_date(typed)
+    return parse_birth_date(typed, clinic_today(get_settings().tz))
 
 
 def help_button() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from shared import clock
+
 
 def clinic_today(tz: ZoneInfo, now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(tz).date()
+    return (now or clock.now()).astimezone(tz).date()
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

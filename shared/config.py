@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from shared import clock
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_DB_BACKENDS = ("sqlite", "postgresql")
 
@@ -145,6 +147,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read and validate the settings from `env` (the process environment by default)."""
     env = dict(os.environ if env is None else env)
     instance = _instance_dir(env)
+    for name in (clock.ENV_VAR, clock.SET_AT_VAR):
+        if env.get(name, "").strip():
+            try:
+                clock.parse_start(env[name], name)
+            except clock.ClockError as exc:
+                raise ConfigError(str(exc)) from exc
     return Settings(
         database_url=_database_url(env, instance),
         secret_key=_secret_key(env, instance),

@@ -14,14 +14,14 @@ import io
 import random
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from shared.clinic_time import at_clinic_time
+from shared.clinic_time import at_clinic_time, end_of_day
 from shared.models import (
     Appointment,
     AppointmentStatus,
@@ -1026,13 +1026,16 @@ def _plan_slots(
 
 
 def _demo_start(now: datetime, tz: ZoneInfo) -> datetime:
-    """A quarter of an hour from now, rounded up to the next five minutes on the clock."""
+    """A quarter of an hour from now, rounded up to the next five minutes on the clock, and
+    never on the next day: late in the evening it is the day's last five-minute mark, a
+    few minutes ago, so the demo patient can still check in today."""
     local = (now + timedelta(minutes=_DEMO_LEAD_MINUTES)).astimezone(tz)
     floor = local.replace(minute=local.minute - local.minute % _GRID_MINUTES,
                           second=0, microsecond=0)
     if floor < local:
         floor += timedelta(minutes=_GRID_MINUTES)
-    return floor.astimezone(now.tzinfo)
+    last_mark = end_of_day(now, tz) - timedelta(minutes=_GRID_MINUTES)
+    return min(floor.astimezone(UTC), last_mark).astimezone(now.tzinfo)
 
 
 def _create_appointments(

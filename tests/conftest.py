@@ -3,6 +3,11 @@
 PostgreSQL comes from CHECKIN_TEST_POSTGRES_URL (default: the local server at
 127.0.0.1:5432, database test). Without a server those cases skip, saying why; with
 CHECKIN_REQUIRE_POSTGRES=1 (set by .ci/run) they fail instead.
+
+Time is an input: every test runs with the clock set (time-machine) to a fixed clinic time,
+a Tuesday morning unless CHECKIN_TEST_CLOCK names another instant; `make test-clock` runs
+the suite early in the morning, just before closing, just before midnight and on the
+spring-forward Sunday. The clock runs on from there, as a real one does.
 """
 
 from __future__ import annotations
@@ -11,17 +16,36 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from shared import migrate
+from shared import clock, migrate
 from shared.db import make_engine
 from shared.models import Base
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# A Tuesday at 10:00 in the test clinic's zone (America/Chicago, CDT).
+DEFAULT_TEST_CLOCK = "2026-06-16T10:00:00-05:00"
+
+
+def clock_start_for_tests() -> datetime:
+    """The instant every test starts at: CHECKIN_TEST_CLOCK, or a Tuesday morning."""
+    raw = os.environ.get("CHECKIN_TEST_CLOCK", "").strip() or DEFAULT_TEST_CLOCK
+    return clock.parse_start(raw)
+
+
+@pytest.fixture(autouse=True)
+def clinic_clock() -> Iterator[datetime]:
+    """The clock set for this test, running on from there; the test's start is yielded."""
+    start = clock_start_for_tests()
+    with time_machine.travel(start, tick=True):
+        yield start
 
 
 def _postgres_base_url() -> str:

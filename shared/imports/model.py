@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
+from shared.clinic_time import clinic_today
 from shared.errors import DomainError
 from shared.i18n import t
 from shared.models import Sex
@@ -357,7 +358,7 @@ def build_row(
     def label(name: str) -> str:
         return names.get(name, name)
 
-    today = today or datetime.now(tz).date()
+    today = today or clinic_today(tz)
     text = {name: b.text(name, label(name)) for name in MAX_LENGTH}
 
     start = _start(b, values.get("start"), tz, label("start"))

@@ -10,6 +10,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from shared import clock
+
 # Named constraints keep Alembic's batch mode on SQLite and its autogenerate stable.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -25,7 +27,8 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, from the product's one clock (shared.clock)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

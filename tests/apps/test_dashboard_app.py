@@ -108,6 +108,7 @@ def test_idle_session_is_signed_out(clinic) -> None:
     assert "signed out" in " ".join(i.value for i in at.info)
 
 
+@pytest.mark.expected_app_error
 def test_unreachable_database_shows_a_clear_page(app_db, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHECKIN_DATABASE_URL", "postgresql+psycopg://nobody:secretpw@127.0.0.1:1/x")
     _clear_process_caches()

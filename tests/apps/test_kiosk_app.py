@@ -71,6 +71,7 @@ def test_help_then_back_to_start_forgets_everything(app_db) -> None:
         "step": "welcome", "lang": "en"}
 
 
+@pytest.mark.expected_app_error
 def test_unreachable_database_shows_a_calm_page_not_a_traceback(
     app_db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -81,6 +82,7 @@ def test_unreachable_database_shows_a_calm_page_not_a_traceback(
     assert "pw" not in _texts(at)
 
 
+@pytest.mark.expected_app_error
 def test_bad_setting_shows_a_calm_page(app_db, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHECKIN_TIMEZONE", "Mars/Olympus_Mons")
     _clear_process_caches()
@@ -101,6 +103,7 @@ def test_typed_birth_dates_are_read_month_first_or_refused(typed: str, expected)
     assert (value.isoformat() if hasattr(value, "isoformat") else value) == expected
 
 
+@pytest.mark.expected_app_error
 def test_an_unexpected_error_is_calm_on_screen_and_keeps_patient_data_out_of_the_log(
     app_db, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -6,14 +6,16 @@ committed: the test decides when its transaction ends.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from itertools import count
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from PIL import Image
 from sqlalchemy.orm import Session
 
+from shared.clinic_time import end_of_day
 from shared.models import (
     Appointment,
     AppointmentStatus,
@@ -76,6 +78,12 @@ def make_location(session: Session, **overrides: object) -> Location:
     fields: dict[str, object] = {"name": f"North Clinic {n}", "department": "Family Medicine"}
     fields.update(overrides)
     return _save(session, Location(**fields))
+
+
+def due_soon(now: datetime, tz: ZoneInfo, minutes: int = 10) -> datetime:
+    """A start `minutes` from now, but never on the next clinic day: just before midnight it
+    is the day's last minute, so a visit made "for now" is today's at any hour."""
+    return min(now + timedelta(minutes=minutes), end_of_day(now, tz) - timedelta(minutes=1))
 
 
 def make_appointment(

@@ -25,6 +25,7 @@ from shared.models import (
 from shared.services import checkin, clinic_settings, details, flags
 from shared.services.board import queue_for_day
 from tests.apps.conftest import DASHBOARD, dashboard_as
+from tests.factories import due_soon, make_appointment, make_patient
 
 
 @pytest.fixture
@@ -155,17 +156,18 @@ def test_patient_page_shows_the_record_and_checks_in_at_the_desk(app_db, desk_da
     at.text_input(key="patient_search").input("Parker").run()
     assert not at.exception
     assert any("Parker" in h.value for h in at.header)
-    with Session(app_db) as session:
-        other = session.scalars(
-            select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED,
-                                      Appointment.id != desk_day.appointment_id)
-        ).first()
-        mrn = session.get(Patient, other.patient_id).mrn
-    at.text_input(key="patient_search").input(mrn).run()
-    at.button(key=f"desk_checkin_{other.id}").click().run()
+    # A visit of its own, due in ten minutes: whatever the hour, it is today's and booked.
+    with session_scope(app_db) as session:
+        walk_up = make_appointment(
+            session, start=due_soon(utcnow(), get_settings().tz),
+            patient=make_patient(session, mrn="DESK-0001", legal_given_name="Odalys",
+                                 legal_family_name="Ferreira"))
+        walk_up_id = walk_up.id
+    at.text_input(key="patient_search").input("DESK-0001").run()
+    at.button(key=f"desk_checkin_{walk_up_id}").click().run()
     assert not at.exception
     with Session(app_db) as session:
-        status = session.get(Appointment, other.id).status
+        status = session.get(Appointment, walk_up_id).status
     assert status in (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN)
 
 

@@ -152,6 +152,31 @@ def test_wrong_birth_date_three_times_locks_the_code(app_db, demo_day) -> None:
         assert session.get(Appointment, demo_day.appointment_id).status == AppointmentStatus.BOOKED
 
 
+def test_a_code_replaced_while_the_birth_date_is_typed_checks_no_one_in(
+    app_db, demo_day
+) -> None:
+    settings = get_settings()
+
+    def print_slip() -> str:
+        with session_scope(app_db) as session:
+            appointment = session.get(Appointment, demo_day.appointment_id)
+            return tokens.issue_token(session, appointment, secret_key=settings.secret_key,
+                                      tz=settings.tz, now=utcnow()).token
+
+    at = _kiosk()
+    _click(at, "btn_start_scan")
+    at.text_input(key="scan_code").input(print_slip())
+    _submit(at, "Continue")
+    assert _step(at) == "verify_birth_date"
+    print_slip()  # meanwhile the desk prints a new slip: the scanned code stops working
+    _enter_birth_date(at, "verify", demo_day.birth_date)
+    _submit(at, "Continue")
+    assert _step(at) == "see_desk"
+    with Session(app_db) as session:
+        assert session.scalars(select(CheckIn)).all() == []
+        assert session.get(Appointment, demo_day.appointment_id).status == AppointmentStatus.BOOKED
+
+
 def test_link_on_a_phone_opens_the_birth_date_step_and_leaves_the_url(app_db, demo_day) -> None:
     settings = get_settings()
     with session_scope(app_db) as session:

@@ -290,6 +290,58 @@ def test_a_locked_code_does_not_check_anyone_in_even_with_the_right_birth_date(
     assert len(open_flags(session, FlagKind.IDENTITY_FAILED)) == 1
 
 
+def test_a_code_replaced_between_the_scan_and_the_birth_date_checks_no_one_in(
+    session: Session, engine: Engine
+) -> None:
+    # The kiosk keeps only the scanned code's id between its screens. While the patient
+    # types their birth date, the desk prints a new slip for the visit, which revokes that
+    # code: the right birth date must not get through with it.
+    appointment = make_appointment(session, patient=make_patient(session,
+                                                                 birth_date=date(1986, 3, 14)))
+    first = tokens.issue_token(session, appointment, secret_key=SECRET, tz=CHICAGO,
+                               now=START - timedelta(days=2))
+    session.commit()
+    scanned_at = START - minutes(14)
+    with Session(engine) as kiosk:  # the scan screen
+        token_id = checkin.find_token(kiosk, first.token, secret_key=SECRET, now=scanned_at).id
+    with Session(engine) as desk, desk.begin():  # the desk reprints the slip
+        visit = desk.get(Appointment, appointment.id)
+        assert visit is not None
+        tokens.issue_token(desk, visit, secret_key=SECRET, tz=CHICAGO, now=scanned_at)
+    now = START - minutes(12)
+
+    with Session(engine) as kiosk, kiosk.begin():  # the birth-date screen
+        result = verify_token_birth_date(kiosk, token_id, date(1986, 3, 14), now=now,
+                                         kiosk_id=KIOSK)
+
+    assert result.appointment_id is None
+    assert result.locked is True
+    with Session(engine) as fresh:
+        stored = fresh.get(CheckInToken, token_id)
+        assert stored is not None
+        assert stored.revoked_at == scanned_at
+        assert stored.used_at is None
+        assert count(fresh, CheckIn) == 0
+        assert fresh.get(Appointment, appointment.id).status == S.BOOKED
+
+
+def test_a_code_replaced_meanwhile_is_refused_when_the_kiosk_still_holds_its_row(
+    session: Session,
+) -> None:
+    appointment = make_appointment(session, patient=make_patient(session,
+                                                                 birth_date=date(1986, 3, 14)))
+    token = issued_token(session, appointment)
+    tokens.issue_token(session, appointment, secret_key=SECRET, tz=CHICAGO,
+                       now=START - minutes(13))
+
+    result = verify_token_birth_date(session, token, date(1986, 3, 14), now=START - minutes(12),
+                                     kiosk_id=KIOSK)
+
+    assert token.revoked_at == START - minutes(13)
+    assert (result.appointment_id, result.locked) == (None, True)
+    assert token.used_at is None
+
+
 # --- beginning a check-in ------------------------------------------------------------------
 
 

@@ -86,10 +86,26 @@ def test_a_password_shorter_than_the_minimum_is_refused(session: Session) -> Non
 
 
 def test_a_password_of_exactly_the_minimum_length_is_accepted(session: Session) -> None:
-    create_user(
-        session, username="sam", display_name="Sam", password="x" * MIN_PASSWORD_LENGTH,
-        role=StaffRole.REPRESENTATIVE,
+    password = "k7#q" * (MIN_PASSWORD_LENGTH // 4) + "z" * (MIN_PASSWORD_LENGTH % 4)
+    assert len(password) == MIN_PASSWORD_LENGTH
+    user = create_user(
+        session, username="sam", display_name="Sam", password=password, role=StaffRole.MANAGER,
     )
+    session.commit()
+
+    stored = _stored(session, user.id)
+    assert (stored.username, stored.display_name, stored.role) == ("sam", "Sam",
+                                                                   StaffRole.MANAGER)
+    assert stored.active
+    assert stored.failed_logins == 0
+    assert stored.password_hash.startswith("$argon2")
+    assert password not in stored.password_hash
+    # The password works as typed, in full, and nothing shorter or different does.
+    for wrong in (password[:-1], password + "z", password.upper()):
+        assert not _sign_in(session, wrong, username="sam").ok
+    outcome = _sign_in(session, password, username="sam")
+    assert outcome.ok
+    assert (outcome.user_id, outcome.role) == (user.id, StaffRole.MANAGER)
 
 
 @pytest.mark.parametrize("username", ["", "   ", "maria lopez", "maria@clinic", "josé!", "a/b"])

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from shared.errors import TokenInvalid
@@ -189,6 +189,54 @@ def test_a_code_is_refused_once_the_clinic_day_is_over(session: Session) -> None
     _find(session, issued.token, now=issued.expires_at - timedelta(seconds=1))
     with pytest.raises(TokenInvalid) as refused:
         _find(session, issued.token, now=issued.expires_at)
+    assert refused.value.key == "error.token_expired"
+
+
+def test_a_code_printed_the_day_before_works_all_visit_day_and_stops_at_its_end(
+    session: Session, engine: Engine
+) -> None:
+    # Printed at the desk at 16:00 on Sunday for a Monday 10:00 visit: the code lasts until
+    # the end of the visit's clinic day, not the end of the day it was printed.
+    visit = datetime(2026, 6, 15, 10, 0, tzinfo=CHICAGO)
+    printed = datetime(2026, 6, 14, 16, 0, tzinfo=CHICAGO)
+    issued = _issue(session, make_appointment(session, start=visit), now=printed)
+    session.commit()
+
+    end_of_visit_day = datetime(2026, 6, 16, 0, 0, tzinfo=CHICAGO)
+    assert issued.expires_at == end_of_visit_day
+    with Session(engine) as fresh:  # as stored, not only as returned
+        stored = fresh.get(CheckInToken, issued.token_id)
+        assert stored is not None
+        assert stored.created_at == printed
+        assert stored.expires_at == end_of_visit_day
+    # Past the end of the day it was printed, through the whole visit day.
+    for when in (
+        datetime(2026, 6, 15, 0, 0, tzinfo=CHICAGO),
+        datetime(2026, 6, 15, 9, 40, tzinfo=CHICAGO),
+        datetime(2026, 6, 15, 23, 59, 59, tzinfo=CHICAGO),
+    ):
+        assert _find(session, issued.token, now=when).id == issued.token_id
+    for when in (end_of_visit_day, datetime(2026, 6, 16, 9, 40, tzinfo=CHICAGO)):
+        with pytest.raises(TokenInvalid) as refused:
+            _find(session, issued.token, now=when)
+        assert refused.value.key == "error.token_expired"
+
+
+def test_a_reminder_mailed_days_ahead_across_a_clock_change_lasts_to_the_end_of_the_visit_day(
+    session: Session,
+) -> None:
+    # Mailed on Thursday 5 March (CST, UTC-6) for Monday 9 March, after the clocks sprang
+    # forward (CDT, UTC-5): the end of the visit day is midnight CDT.
+    visit = datetime(2026, 3, 9, 8, 30, tzinfo=CHICAGO)
+    mailed = datetime(2026, 3, 5, 11, 0, tzinfo=CHICAGO)
+    issued = _issue(session, make_appointment(session, start=visit), now=mailed)
+
+    assert issued.expires_at == datetime(2026, 3, 10, 5, 0, tzinfo=UTC)
+    assert _find(session, issued.token, now=visit - timedelta(minutes=20)).id == issued.token_id
+    assert _find(session, issued.token,
+                 now=datetime(2026, 3, 10, 4, 59, 59, tzinfo=UTC)).id == issued.token_id
+    with pytest.raises(TokenInvalid) as refused:
+        _find(session, issued.token, now=datetime(2026, 3, 10, 5, 0, tzinfo=UTC))
     assert refused.value.key == "error.token_expired"
 
 

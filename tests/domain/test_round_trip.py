@@ -4,15 +4,16 @@ kiosk's own services, and the results go back out as a FHIR Bundle that validate
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import select
 
+from shared.clinic_time import at_clinic_time
 from shared.imports import Action, apply_import, plan_import, read_file, totals
-from shared.models import Appointment, AppointmentStatus, Channel, SignerRelationship, utcnow
+from shared.models import Appointment, AppointmentStatus, Channel, SignerRelationship
 from shared.services import checkin, consent, fhir_export, insurance, questions
 from shared.services.clinic_settings import ClinicSettings
 from tests.factories import add_consent_version, image_bytes, make_consent_form, make_question
@@ -34,8 +35,12 @@ def _bundle_for_today(now) -> bytes:
     return json.dumps(data).encode()
 
 
+# A Tuesday morning: the bundle's visits fall in 10 to 70 minutes, on the same clinic day.
+NOW = at_clinic_time(date(2026, 6, 16), 9, 30, TZ)
+
+
 def test_imported_bundle_checked_in_at_the_kiosk_exports_as_valid_fhir(session) -> None:
-    now = utcnow()
+    now = NOW
     rows = read_file(_bundle_for_today(now), "fhir", tz=TZ)
     plan = plan_import(session, rows)
     assert totals(plan)[Action.CREATE] == len(rows) >= 2

@@ -48,6 +48,7 @@ from shared.models import (
 )
 from shared.services import audit
 from shared.services.appointments import change_status
+from shared.services.checkin import give_ticket
 from shared.services.staff import create_user
 
 DEMO_PASSWORDS = {"rep": "frontdesk-demo", "manager": "manager-demo"}
@@ -333,8 +334,8 @@ def seed_demo(session: Session, *, tz: ZoneInfo, now: datetime, seed: int = 2026
     # as the kiosk and the desk would have given them.
     arrived = sorted((a for a in appointments if a.arrived_at is not None),
                      key=lambda a: (a.arrived_at, a.id))
-    for number, appointment in enumerate(arrived, start=1):
-        appointment.ticket = f"A{number:03d}"
+    for appointment in arrived:
+        give_ticket(session, appointment, now=appointment.arrived_at, tz=tz)
 
     audit.record(
         session,

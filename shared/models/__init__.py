@@ -33,7 +33,7 @@ from shared.models.intake import (
     KioskQuestionVersion,
 )
 from shared.models.patients import Coverage, Patient, PatientContact
-from shared.models.schedule import Appointment, CheckIn, Location, Provider
+from shared.models.schedule import Appointment, CheckIn, Location, Provider, TicketCounter
 
 __all__ = [
     "Answer",
@@ -69,6 +69,7 @@ __all__ = [
     "StaffRole",
     "StaffUser",
     "SubscriberRelationship",
+    "TicketCounter",
     "UTCDateTime",
     "utcnow",
 ]

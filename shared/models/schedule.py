@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -63,6 +63,8 @@ class Appointment(Base):
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     room: Mapped[str | None] = mapped_column(String(40))
     ticket: Mapped[str | None] = mapped_column(String(12))
+    # The clinic day the ticket was issued for: a ticket is unique within its day.
+    ticket_day: Mapped[date | None] = mapped_column(Date)
     # A representative moved the patient in the queue: minutes earlier (+) or later (-),
     # with the reason kept in queue_note.
     queue_shift_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -73,6 +75,7 @@ class Appointment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("ticket_day", "ticket"),)
 
     patient: Mapped[Patient] = relationship()
     provider: Mapped[Provider] = relationship()
@@ -82,6 +85,16 @@ class Appointment(Base):
     @property
     def end(self) -> datetime:
         return self.start + timedelta(minutes=self.duration_minutes)
+
+
+class TicketCounter(Base):
+    """The last waiting-room ticket number given out on a clinic day, counted up in one
+    UPDATE ... RETURNING so that check-ins finishing at the same moment never share one."""
+
+    __tablename__ = "ticket_counter"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CheckIn(Base):

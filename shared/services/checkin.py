@@ -9,7 +9,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from shared.clinic_time import day_bounds
@@ -25,6 +27,7 @@ from shared.models import (
     FlagSeverity,
     FlagStatus,
     Patient,
+    TicketCounter,
 )
 from shared.services import audit, flags, tokens
 from shared.services.appointments import change_status
@@ -276,8 +279,7 @@ def begin(
         return existing
     if appointment.status in (S.BOOKED, S.NOSHOW):
         change_status(appointment, S.ARRIVED, now)
-    if appointment.ticket is None:
-        appointment.ticket = next_ticket(session, now=now, tz=tz)
+    give_ticket(session, appointment, now=now, tz=tz)
     check_in = CheckIn(
         appointment_id=appointment.id,
         channel=channel,
@@ -295,16 +297,37 @@ def begin(
     return check_in
 
 
-def next_ticket(session: Session, *, now: datetime, tz: ZoneInfo) -> str:
-    """The next waiting-room ticket of the day (A001, A002...): it stands for the patient on
-    the lobby screen, so no name is ever shown there."""
-    start, end = day_bounds(now.astimezone(tz).date(), tz)
+def next_ticket(session: Session, *, now: datetime, tz: ZoneInfo) -> tuple[date, str]:
+    """The next waiting-room ticket of the clinic day (A001, A002...) and that day: it stands
+    for the patient on the lobby screen, so no name is ever shown there.
+
+    The day's counter row is counted up in one UPDATE ... RETURNING, so check-ins finishing
+    at the same moment on any number of kiosks never get the same number. The row is made
+    on the day's first ticket, starting after any tickets already given out that day."""
+    day = now.astimezone(tz).date()
+    start, end = day_bounds(day, tz)
     issued = session.scalar(
         select(func.count()).select_from(Appointment).where(
             Appointment.start >= start, Appointment.start < end, Appointment.ticket.is_not(None)
         )
     ) or 0
-    return f"A{issued + 1:03d}"
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(TicketCounter).values(day=day, last_number=issued)
+                    .on_conflict_do_nothing(index_elements=["day"]))
+    number = session.execute(
+        update(TicketCounter).where(TicketCounter.day == day)
+        .values(last_number=TicketCounter.last_number + 1)
+        .returning(TicketCounter.last_number)
+    ).scalar_one()
+    return day, f"A{number:03d}"
+
+
+def give_ticket(session: Session, appointment: Appointment, *, now: datetime,
+                tz: ZoneInfo) -> str:
+    """Give the appointment the day's next ticket, unless it holds one already."""
+    if appointment.ticket is None:
+        appointment.ticket_day, appointment.ticket = next_ticket(session, now=now, tz=tz)
+    return appointment.ticket
 
 
 def mark_step(session: Session, check_in_id: int, step: str, now: datetime) -> None:

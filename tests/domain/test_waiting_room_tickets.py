@@ -7,14 +7,18 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.clinic_time import at_clinic_time
+from shared.db import session_scope
 from shared.models import Appointment, AppointmentStatus, Channel, CheckIn
 from shared.services import checkin
 from shared.services.checkin import CannotCheckIn, abandon, begin, next_ticket
 from shared.services.clinic_settings import ClinicSettings
 from tests.factories import make_appointment, make_staff_user
+from tests.races import at_once
 
 CHICAGO = ZoneInfo("America/Chicago")
 RULES = ClinicSettings()
@@ -33,7 +37,7 @@ def check_in_at_kiosk(session: Session, appointment: Appointment, now: datetime)
 
 def test_the_first_ticket_of_the_day_is_a001(session: Session) -> None:
     make_appointment(session, start=at(9))
-    assert next_ticket(session, now=at(7), tz=CHICAGO) == "A001"
+    assert next_ticket(session, now=at(7), tz=CHICAGO)[1] == "A001"
 
 
 def test_tickets_are_numbered_in_the_order_patients_check_in(session: Session) -> None:
@@ -44,7 +48,7 @@ def test_tickets_are_numbered_in_the_order_patients_check_in(session: Session) -
     check_in_at_kiosk(session, eleven, at(10, 50))
 
     assert (ten.ticket, nine.ticket, eleven.ticket) == ("A001", "A002", "A003")
-    assert next_ticket(session, now=at(11), tz=CHICAGO) == "A004"
+    assert next_ticket(session, now=at(11), tz=CHICAGO)[1] == "A004"
 
 
 def test_a_patient_checked_in_at_the_desk_gets_the_next_ticket_too(session: Session) -> None:
@@ -69,7 +73,7 @@ def test_tickets_start_again_at_a001_on_the_next_clinic_day(session: Session) ->
     check_in_at_kiosk(session, tomorrow, at(0, 10, NEXT_DAY))
 
     assert (today.ticket, late_tonight.ticket, tomorrow.ticket) == ("A001", "A002", "A001")
-    assert next_ticket(session, now=at(8, 0, NEXT_DAY), tz=CHICAGO) == "A002"
+    assert next_ticket(session, now=at(8, 0, NEXT_DAY), tz=CHICAGO)[1] == "A002"
 
 
 def test_resuming_a_check_in_keeps_the_ticket(session: Session) -> None:
@@ -80,7 +84,7 @@ def test_resuming_a_check_in_keeps_the_ticket(session: Session) -> None:
 
     assert resumed.id == started.id
     assert nine.ticket == "A001"
-    assert next_ticket(session, now=at(8, 53), tz=CHICAGO) == "A002"
+    assert next_ticket(session, now=at(8, 53), tz=CHICAGO)[1] == "A002"
 
 
 def test_starting_over_after_walking_away_keeps_the_ticket(session: Session) -> None:
@@ -105,4 +109,38 @@ def test_a_refused_check_in_gets_no_ticket(session: Session) -> None:
             check_in_at_kiosk(session, appointment, at(8, 50))
 
     assert (cancelled.ticket, other_day.ticket) == (None, None)
-    assert checkin.next_ticket(session, now=at(8, 51), tz=CHICAGO) == "A001"
+    assert checkin.next_ticket(session, now=at(8, 51), tz=CHICAGO)[1] == "A001"
+
+
+def test_twenty_check_ins_finishing_at_once_get_twenty_different_tickets(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        ids = [make_appointment(session, start=at(9, minute)).id for minute in range(20)]
+
+    outcome = at_once(len(ids), lambda n: _check_in_alone(engine, ids[n], at(8, 45)))
+
+    assert outcome.errors == []
+    with Session(engine) as session:
+        tickets = session.scalars(select(Appointment.ticket).where(Appointment.id.in_(ids))).all()
+    assert sorted(tickets) == [f"A{n:03d}" for n in range(1, 21)]
+
+
+def test_a_ticket_cannot_be_given_twice_on_one_day(session: Session) -> None:
+    first, second = make_appointment(session, start=at(9)), make_appointment(session, start=at(10))
+    first.ticket_day, first.ticket = DAY, "A007"
+    session.flush()
+    second.ticket_day, second.ticket = DAY, "A007"
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_the_counter_starts_after_tickets_given_before_it_existed(session: Session) -> None:
+    earlier = make_appointment(session, start=at(9), ticket="A001")
+    later = make_appointment(session, start=at(10))
+    check_in_at_kiosk(session, later, at(9, 50))
+    assert (earlier.ticket, later.ticket) == ("A001", "A002")
+
+
+def _check_in_alone(engine: Engine, appointment_id: int, now: datetime) -> None:
+    with session_scope(engine) as session:
+        begin(session, appointment_id, channel=Channel.KIOSK, now=now, tz=CHICAGO, rules=RULES,
+              kiosk_id="kiosk-1")

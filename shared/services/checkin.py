@@ -165,24 +165,45 @@ def verify_token_birth_date(
 
     Three wrong answers lock the code and raise an identity flag. Returns an outcome (never
     raises for a wrong answer) so the failure count is saved with the caller's transaction.
-    A code locked already stays locked.
+    A code locked, revoked or expired meanwhile stays refused.
+
+    Counting a failure and checking the limit are one conditional UPDATE ... RETURNING, and
+    a right answer is let in by another that holds only while fewer than three failures are
+    counted: guesses sent at the same moment from many screens are counted one by one, and
+    a right answer that arrives after the third wrong one is refused like any other.
     """
-    if isinstance(token, int):
-        found = session.get(CheckInToken, token)
-        if found is None:
-            return IdentityCheck(None, 0, True)
-        token = found
-    if token.locked_at is not None or token.revoked_at is not None:
+    token_id = token if isinstance(token, int) else token.id
+    found = session.get(CheckInToken, token_id)
+    if found is None:
         return IdentityCheck(None, 0, True)
-    appointment = session.get(Appointment, token.appointment_id)
+    appointment = session.get(Appointment, found.appointment_id)
     assert appointment is not None
+    live = (CheckInToken.id == token_id, CheckInToken.locked_at.is_(None),
+            CheckInToken.revoked_at.is_(None), CheckInToken.expires_at > now,
+            CheckInToken.failed_attempts < MAX_IDENTITY_ATTEMPTS)
     if birth_date is not None and appointment.patient.birth_date == birth_date:
-        token.used_at = token.used_at or now
-        return IdentityCheck(appointment.id, MAX_IDENTITY_ATTEMPTS - token.failed_attempts, False)
-    token.failed_attempts += 1
-    locked = token.failed_attempts >= MAX_IDENTITY_ATTEMPTS
+        failures = session.execute(
+            update(CheckInToken).where(*live)
+            .values(used_at=func.coalesce(CheckInToken.used_at, now))
+            .returning(CheckInToken.failed_attempts)
+            .execution_options(synchronize_session="fetch")
+        ).scalar()
+        if failures is None:
+            return IdentityCheck(None, 0, True)
+        return IdentityCheck(appointment.id, MAX_IDENTITY_ATTEMPTS - failures, False)
+    failures = session.execute(
+        update(CheckInToken).where(*live)
+        .values(failed_attempts=CheckInToken.failed_attempts + 1)
+        .returning(CheckInToken.failed_attempts)
+        .execution_options(synchronize_session="fetch")
+    ).scalar()
+    if failures is None:
+        return IdentityCheck(None, 0, True)
+    locked = failures >= MAX_IDENTITY_ATTEMPTS
     if locked:
-        token.locked_at = now
+        # Only the guess that counted the third failure gets here: one lock, one flag.
+        session.execute(update(CheckInToken).where(CheckInToken.id == token_id)
+                        .values(locked_at=now).execution_options(synchronize_session="fetch"))
         flags.raise_flag(
             session,
             kind=FlagKind.IDENTITY_FAILED,
@@ -192,7 +213,7 @@ def verify_token_birth_date(
             appointment_id=appointment.id,
             kiosk_id=kiosk_id,
         )
-    return IdentityCheck(None, MAX_IDENTITY_ATTEMPTS - token.failed_attempts, locked)
+    return IdentityCheck(None, MAX_IDENTITY_ATTEMPTS - failures, locked)
 
 
 def find_token(session: Session, code: str, *, secret_key: str, now: datetime) -> CheckInToken:

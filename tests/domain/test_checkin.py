@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from shared.db import session_scope
 from shared.models import (
     Appointment,
     AppointmentStatus,
@@ -44,6 +45,7 @@ from tests.factories import (
     make_patient,
     make_provider,
 )
+from tests.races import at_once
 
 CHICAGO = ZoneInfo("America/Chicago")
 RULES = ClinicSettings()  # 30 minutes early, 15 minutes grace
@@ -624,3 +626,76 @@ def test_the_place_in_line_counts_only_patients_waiting_for_the_same_provider(
     assert done.status == S.CHECKED_IN
     assert done.position == 3
     assert done.estimated_wait_minutes == 2 * RULES.minutes_per_patient
+
+
+# --- Guesses sent at the same moment from many screens ----------------------------------------
+
+
+def _guess_alone(engine: Engine, token_id: int, birth_date: date) -> checkin.IdentityCheck:
+    with session_scope(engine) as kiosk:
+        return verify_token_birth_date(kiosk, token_id, birth_date, now=START - minutes(12),
+                                       kiosk_id=KIOSK)
+
+
+def _code_for_patient_born(session: Session, born: date) -> int:
+    appointment = make_appointment(session, patient=make_patient(session, birth_date=born))
+    token_id = issued_token(session, appointment).id
+    session.commit()
+    return token_id
+
+
+def test_twelve_wrong_guesses_at_once_count_three_failures_and_lock_once(
+    session: Session, engine: Engine
+) -> None:
+    token_id = _code_for_patient_born(session, date(1986, 3, 14))
+    wrong = [date(1990, 1, 1) + timedelta(days=n) for n in range(12)]
+
+    outcome = at_once(12, lambda n: _guess_alone(engine, token_id, wrong[n]))
+
+    assert outcome.errors == []
+    assert sorted(r.attempts_left for r in outcome.results) == [0] * 10 + [1, 2]
+    assert [r.appointment_id for r in outcome.results] == [None] * 12
+    with Session(engine) as fresh:
+        stored = fresh.get(CheckInToken, token_id)
+        assert (stored.failed_attempts, stored.locked_at is not None) == (3, True)
+        assert len(open_flags(fresh, FlagKind.IDENTITY_FAILED)) == 1
+
+
+def test_the_right_birth_date_among_eleven_wrong_ones_gets_in_only_before_the_third_failure(
+    session: Session, engine: Engine
+) -> None:
+    born = date(1986, 3, 14)
+    guesses = [date(1990, 1, 1) + timedelta(days=n) for n in range(11)] + [born]
+    for _ in range(5):  # the right answer lands at a different place in the line each time
+        token_id = _code_for_patient_born(session, born)
+
+        outcome = at_once(12, lambda n, token_id=token_id: _guess_alone(engine, token_id,
+                                                                        guesses[n]))
+
+        assert outcome.errors == []
+        let_in = [r for r in outcome.results if r.appointment_id is not None]
+        with Session(engine) as fresh:
+            stored = fresh.get(CheckInToken, token_id)
+            assert stored.failed_attempts == 3 and stored.locked_at is not None
+            if let_in:
+                # Let in while fewer than three failures were counted, and the code was used.
+                assert let_in[0].attempts_left >= 1 and stored.used_at is not None
+            else:
+                assert stored.used_at is None
+        assert len(let_in) <= 1
+
+
+def test_after_three_failures_the_right_birth_date_sent_from_twelve_screens_is_refused(
+    session: Session, engine: Engine
+) -> None:
+    born = date(1986, 3, 14)
+    token_id = _code_for_patient_born(session, born)
+    for n in range(3):
+        _guess_alone(engine, token_id, date(1990, 1, 1 + n))
+
+    outcome = at_once(12, lambda n: _guess_alone(engine, token_id, born))
+
+    assert outcome.errors == []
+    assert [(r.appointment_id, r.locked) for r in outcome.results] == [(None, True)] * 12
+    with Session(engine) as fresh:
+        assert fresh.get(CheckInToken, token_id).used_at is None

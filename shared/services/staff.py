@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.errors import DomainError, SignInRefused
@@ -22,6 +22,16 @@ MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,59}")
 
 _hasher = PasswordHasher()
+# Checked against when the username is unknown, so that answering takes as long as for a
+# real account.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def hash_password(password: str) -> str:
@@ -94,37 +104,52 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
     """Check a username and password, counting failures in the caller's transaction.
 
     Returns an outcome instead of raising, so the failed-login count is committed along with
-    the refusal. The message does not tell an unknown username from a wrong password. Five
-    wrong passwords in a row lock the account for LOCK_MINUTES.
+    the refusal. The message does not tell an unknown username from a wrong password, and an
+    unknown username costs the same argon2 check as a known one, so timing does not tell
+    either. Five wrong passwords in a row lock the account for LOCK_MINUTES.
+
+    Counting a failure and locking at the limit are one UPDATE ... RETURNING, and a right
+    password is let in by a conditional UPDATE that holds only while the account is not
+    locked: passwords tried at the same moment from many browsers are counted one by one.
     """
     user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
     refused = SignInRefused("Wrong username or password.", key="error.sign_in_refused")
     if user is None or not user.active:
+        _password_matches(_DUMMY_HASH, password)
         return SignIn(error=refused)
+    locked = SignIn(error=SignInRefused(
+        "This account is locked for a while after too many wrong passwords.",
+        key="error.account_locked"))
     if user.locked_until is not None and now < user.locked_until:
-        return SignIn(
-            error=SignInRefused(
-                "This account is locked for a while after too many wrong passwords.",
-                key="error.account_locked",
-            )
-        )
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        action = "staff.sign_in_failed"
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            user.failed_logins = 0
-            action = "staff.locked"
+        return locked
+    unlocked = (StaffUser.id == user.id,
+                or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now))
+    if not _password_matches(user.password_hash, password):
+        reaches_limit = StaffUser.failed_logins + 1 >= MAX_FAILED_LOGINS
+        counted = session.execute(
+            update(StaffUser).where(*unlocked)
+            .values(failed_logins=case((reaches_limit, 0), else_=StaffUser.failed_logins + 1),
+                    locked_until=case((reaches_limit, now + timedelta(minutes=LOCK_MINUTES)),
+                                      else_=None))
+            .returning(StaffUser.locked_until)
+            .execution_options(synchronize_session="fetch")
+        ).first()
+        if counted is None:
+            return locked
+        action = "staff.sign_in_failed" if counted.locked_until is None else "staff.locked"
         audit.record(
             session, actor_type="staff", action=action, record_type="staff_user",
             record_id=user.id, at=now,
         )
         return SignIn(error=refused)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    let_in = session.execute(
+        update(StaffUser).where(*unlocked)
+        .values(failed_logins=0, locked_until=None, last_login_at=now)
+        .returning(StaffUser.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    if let_in is None:
+        return locked
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     audit.record(

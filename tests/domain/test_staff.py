@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from shared.errors import DomainError
@@ -17,6 +18,7 @@ from shared.services.staff import (
     authenticate,
     create_user,
 )
+from tests.races import at_once
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 6, 15, 13, 0, tzinfo=UTC)
@@ -242,3 +244,79 @@ def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(session: S
     assert str(unknown.error) == str(wrong.error)
     assert (unknown.user_id, unknown.role, unknown.display_name) == (None, None, "")
     assert (wrong.user_id, wrong.role, wrong.display_name) == (None, None, "")
+
+
+# --- passwords tried at the same moment from many browsers -------------------------------------
+
+
+def _sign_in_alone(engine: Engine, password: str):
+    with Session(engine) as browser:
+        return _sign_in(browser, password)
+
+
+def test_twelve_wrong_passwords_at_once_lock_the_account_after_five(
+    session: Session, engine: Engine
+) -> None:
+    user = _add_maria(session)
+
+    outcome = at_once(12, lambda n: _sign_in_alone(engine, f"wrong password {n}"))
+
+    assert outcome.errors == []
+    keys = sorted(r.error.key for r in outcome.results)
+    assert keys == ["error.account_locked"] * 7 + ["error.sign_in_refused"] * 5
+    stored = _stored(session, user.id)
+    assert stored.locked_until == NOW + timedelta(minutes=LOCK_MINUTES)
+    with Session(engine) as fresh:
+        actions = fresh.scalars(select(AuditEvent.action)
+                                .where(AuditEvent.record_type == "staff_user")).all()
+    assert sorted(a for a in actions if a != "staff.created") == (
+        ["staff.locked"] + ["staff.sign_in_failed"] * (MAX_FAILED_LOGINS - 1))
+
+
+def test_the_right_password_among_eleven_wrong_ones_gets_in_only_before_the_lock(
+    session: Session, engine: Engine
+) -> None:
+    user = _add_maria(session)
+    passwords = [f"wrong password {n}" for n in range(11)] + [PASSWORD]
+
+    outcome = at_once(12, lambda n: _sign_in_alone(engine, passwords[n]))
+
+    assert outcome.errors == []
+    signed_in = [r for r in outcome.results if r.ok]
+    refused = sorted(r.error.key for r in outcome.results if not r.ok)
+    stored = _stored(session, user.id)
+    # Wrong passwords before the right one are forgiven by it and counted afresh after it,
+    # so the account ends locked either way; nobody is let in after the fifth failure.
+    assert len(signed_in) <= 1
+    assert stored.locked_until == NOW + timedelta(minutes=LOCK_MINUTES)
+    assert refused.count("error.sign_in_refused") >= MAX_FAILED_LOGINS
+
+
+def test_after_the_lock_the_right_password_from_twelve_browsers_is_refused(
+    session: Session, engine: Engine
+) -> None:
+    _add_maria(session)
+    for n in range(MAX_FAILED_LOGINS):
+        _sign_in_alone(engine, f"wrong password {n}")
+
+    outcome = at_once(12, lambda n: _sign_in_alone(engine, PASSWORD))
+
+    assert outcome.errors == []
+    assert [r.error.key for r in outcome.results] == ["error.account_locked"] * 12
+
+
+def test_an_unknown_username_costs_the_same_password_check_as_a_known_one(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _add_maria(session)
+    checked: list[str] = []
+    real = PasswordHasher.verify
+
+    def counting_verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+        checked.append(password_hash[:9])
+        return real(hasher, password_hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    _sign_in(session, "wrong password", username="nobody.here")
+    _sign_in(session, "wrong password")
+    assert checked == ["$argon2id", "$argon2id"]

@@ -271,6 +271,7 @@ MESSAGES: dict[str, str] = {
     "severity.warning": "Check",
     "severity.info": "Note",
     "desk.refused": "This action is not possible now.",
+    "desk.already_called": "{who} has already called this patient to {room}. Nothing was changed; undo that call first to send them elsewhere.",
     "desk.concurrent": "Someone else changed this patient first ({who}: {action}). The list has been refreshed; check it and try again.",
     "desk.not_found": "This appointment no longer exists.",
     "desk.not_waiting": "Only a patient who is here and waiting can be called or moved.",

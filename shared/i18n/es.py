@@ -271,6 +271,7 @@ MESSAGES: dict[str, str] = {
     "severity.warning": "Revisar",
     "severity.info": "Aviso",
     "desk.refused": "Esta acción no es posible ahora.",
+    "desk.already_called": "{who} ya llamó a este paciente a {room}. No se cambió nada; deshaga esa llamada primero para enviarlo a otro lugar.",
     "desk.concurrent": "Otra persona cambió antes a este paciente ({who}: {action}). La lista se actualizó; revísela e inténtelo de nuevo.",
     "desk.not_found": "Esta cita ya no existe.",
     "desk.not_waiting": "Solo se puede llamar o mover a un paciente que está aquí esperando.",

@@ -106,6 +106,12 @@ def call_to_room(
     room = " ".join(room.split())[:40]
     if not room:
         raise DeskRefused("room required", key="desk.room_required")
+    if appointment.called_at is not None and appointment.room:
+        # Someone called this patient already (perhaps a moment ago, from another screen that
+        # had refreshed): never send them to a second room silently. Undo the call first.
+        who, _action = _who_did_last(session, appointment_id)
+        raise ConcurrentAction("already called", key="desk.already_called",
+                               who=who, room=appointment.room)
     appointment.called_at = now
     appointment.room = room
     _save(session, appointment)

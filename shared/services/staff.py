@@ -176,6 +176,12 @@ def _guard_last_manager(session: Session, user: StaffUser) -> None:
     """A clinic never loses its last active manager: nobody could tune it afterwards."""
     if user.role != StaffRole.MANAGER or not user.active:
         return
+    # Lock the active managers' rows before counting them (a row lock on PostgreSQL, the
+    # database's write lock on SQLite, both taken by this no-op UPDATE), so two managers
+    # demoting each other at the same moment queue up and the second sees the first's change.
+    session.execute(update(StaffUser)
+                    .where(StaffUser.role == StaffRole.MANAGER, StaffUser.active.is_(True))
+                    .values(role=StaffUser.role).execution_options(synchronize_session=False))
     managers = session.scalar(
         select(func.count()).select_from(StaffUser).where(
             StaffUser.role == StaffRole.MANAGER, StaffUser.active.is_(True))

@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from shared.db import session_scope
 from shared.errors import IllegalTransition
 from shared.models import Appointment, AppointmentStatus, AuditEvent, StaffUser
 from shared.services import desk
 from shared.services.clinic_settings import ClinicSettings
 from shared.services.desk import CANCEL_REASONS, ConcurrentAction, DeskRefused
 from tests.factories import DEFAULT_START, make_appointment, make_staff_user
+from tests.races import at_once
 
 S = AppointmentStatus
 RULES = ClinicSettings()  # 15 minutes' grace
@@ -512,3 +514,49 @@ def test_timestamps_are_kept_as_the_instants_given(session: Session, maya: Staff
     session.expire_all()
 
     assert session.get(Appointment, appointment.id).in_room_at == START + timedelta(minutes=4)
+
+
+def test_a_screen_that_refreshed_after_the_call_cannot_send_the_patient_to_another_room(
+    session: Session, engine: Engine
+) -> None:
+    """Jonas's board refreshed after Maya's call (it shows version 2), and he calls to room 6."""
+    maya, jonas, appointment = two_representatives(session)
+    with Session(engine) as desk_a:
+        desk.call_to_room(desk_a, appointment.id, "Room 5", staff_user_id=maya.id, now=NOW,
+                          expected_version=1)
+        desk_a.commit()
+
+    with Session(engine) as desk_b, pytest.raises(ConcurrentAction) as refused:
+        desk.call_to_room(desk_b, appointment.id, "Room 6", staff_user_id=jonas.id, now=NOW,
+                          expected_version=2)
+
+    assert refused.value.key == "desk.already_called"
+    assert refused.value.params == {"who": "Maya Chen", "room": "Room 5"}
+    with Session(engine) as fresh:
+        assert fresh.get(Appointment, appointment.id).room == "Room 5"
+
+
+def test_twelve_screens_calling_one_patient_to_different_rooms_at_once_have_one_winner(
+    session: Session, engine: Engine
+) -> None:
+    staff = [make_staff_user(session, f"Rep {n}", username=f"caller{n}")
+             for n in range(12)]
+    appointment = waiting_patient(session)
+    session.commit()
+    staff_ids, appointment_id = [s.id for s in staff], appointment.id
+
+    def call(n: int) -> str:
+        with session_scope(engine) as screen:
+            desk.call_to_room(screen, appointment_id, f"Room {n}", staff_user_id=staff_ids[n],
+                              now=NOW, expected_version=1)
+        return f"Room {n}"
+
+    outcome = at_once(12, call)
+
+    assert len(outcome.results) == 1
+    assert len(outcome.errors) == 11
+    assert all(isinstance(e, ConcurrentAction) for e in outcome.errors)
+    with Session(engine) as fresh:
+        final = fresh.get(Appointment, appointment_id)
+        assert (final.room, final.version) == (outcome.results[0], 2)
+        assert [e.action for e in desk_events(fresh, final)] == ["desk.called"]

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from shared.db import session_scope
 from shared.errors import DomainError
 from shared.i18n import CATALOGS
 from shared.models import AuditEvent, StaffRole, StaffUser
@@ -25,6 +26,7 @@ from shared.services.staff import (
     unlock,
 )
 from tests.factories import STAFF_PASSWORD, make_staff_user
+from tests.races import at_once
 
 NOW = datetime(2026, 6, 15, 13, 0, tzinfo=UTC)
 WRONG = "not-the-password-at-all"
@@ -374,3 +376,38 @@ def test_single_sign_on_finds_the_active_account_by_address(session) -> None:
     assert find_for_single_sign_on(session, "") is None
     set_active(session, other.id, False, actor_id=riley.id)
     assert find_for_single_sign_on(session, "sam@clinic.example") is None
+
+
+# --- Two managers at the same moment --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["demote", "deactivate"])
+def test_two_managers_removing_each_other_at_once_leave_one_manager(
+    session: Session, engine: Engine, change: str
+) -> None:
+    for round_ in range(5):  # the two clicks land in either order
+        first = make_staff_user(session, f"Ana {round_}", role=StaffRole.MANAGER)
+        second = make_staff_user(session, f"Ben {round_}", role=StaffRole.MANAGER)
+        session.commit()
+        pair = [(first.id, second.id), (second.id, first.id)]
+
+        def remove(n: int, pair: list[tuple[int, int]] = pair) -> None:
+            actor_id, target_id = pair[n]
+            with session_scope(engine) as screen:
+                if change == "demote":
+                    set_role(screen, target_id, StaffRole.REPRESENTATIVE, actor_id=actor_id)
+                else:
+                    set_active(screen, target_id, False, actor_id=actor_id)
+
+        outcome = at_once(2, remove)
+
+        assert len(outcome.results) == 1
+        assert [e.key for e in outcome.errors] == ["staff.last_manager"]
+        with Session(engine) as fresh:
+            managers = fresh.scalar(select(func.count()).select_from(StaffUser).where(
+                StaffUser.role == StaffRole.MANAGER, StaffUser.active.is_(True)))
+        assert managers == 1
+        # Back to a clinic with no other managers for the next round.
+        with session_scope(engine) as tidy:
+            for user in tidy.scalars(select(StaffUser)):
+                user.active = False

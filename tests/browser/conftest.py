@@ -21,12 +21,14 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,11 +37,14 @@ from google.protobuf.message import DecodeError
 from playwright.sync_api import expect, sync_playwright
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from shared import migrate
+from shared import clock, migrate
 from shared.db import make_engine, session_scope
 from shared.models import utcnow
+from tests.conftest import clock_start_for_tests
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Screenshots land in docs/ only under `make screenshots` (CHECKIN_SCREENSHOTS=1), so that
+# `make test` leaves the tree as it found it; otherwise they go to a temporary folder.
 SCREENSHOT_DIR = PROJECT_ROOT / "docs" / "screenshots"
 CLINIC_TZ = "America/Chicago"
 DEFAULT_BROWSER = "/usr/bin/chromium"
@@ -199,12 +204,50 @@ def click_and_wait(page, target) -> None:
     wait_for_app_run(page, after=before)
 
 
+_scratch_screenshots: list[Path] = []
+
+
+def _screenshot_dir() -> Path:
+    if os.environ.get("CHECKIN_SCREENSHOTS") == "1":
+        return SCREENSHOT_DIR
+    if not _scratch_screenshots:
+        _scratch_screenshots.append(Path(tempfile.mkdtemp(prefix="checkin-screenshots-")))
+    return _scratch_screenshots[0]
+
+
 def screenshot(page, name: str) -> Path:
-    """A viewport-only PNG in docs/screenshots/."""
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOT_DIR / name
+    """A viewport-only PNG: in docs/screenshots/ under `make screenshots`, else a temp dir."""
+    folder = _screenshot_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     page.screenshot(path=str(path), full_page=False, animations="disabled", caret="hide")
     return path
+
+
+# --- The clock ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_clock() -> Iterator[datetime]:
+    """One clock for this process and the apps it starts: set to the tests' start instant
+    (a fixed clinic time) once, then running. time-machine cannot reach into the apps'
+    processes, so here the product's own CHECKIN_CLOCK_START does it for all of them."""
+    saved = {name: os.environ.get(name) for name in (clock.ENV_VAR, clock.SET_AT_VAR)}
+    os.environ.update(clock.environment_at(clock_start_for_tests()))
+    try:
+        yield clock.now()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(autouse=True)
+def clinic_clock(shared_clock: datetime) -> datetime:
+    """Browser tests keep the session's running clock instead of travelling per test."""
+    return clock.now()
 
 
 # --- The database and the apps ------------------------------------------------------------
@@ -227,7 +270,7 @@ class Apps:
 
 
 @pytest.fixture(scope="session")
-def live_db(tmp_path_factory: pytest.TempPathFactory) -> LiveDb:
+def live_db(tmp_path_factory: pytest.TempPathFactory, shared_clock: datetime) -> LiveDb:
     """A migrated SQLite file with the demo clinic day seeded for today."""
     from shared.demo import seed_demo
 

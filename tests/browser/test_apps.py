@@ -1,16 +1,23 @@
-"""The kiosk and the dashboard in a real browser, against a seeded database."""
+"""The kiosk and the dashboard in a real browser, against a seeded database.
+
+The database is shared by the whole browser session: a test that needs a visit books its own
+(tests/browser/visits.py), and "today" is the session's clock (shared.clock), which the apps
+read too, never the machine's.
+"""
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from shared.clinic_time import clinic_today, day_bounds
 from shared.db import make_engine
 from shared.demo import DEMO_PASSWORDS
 from shared.models import (
@@ -20,9 +27,9 @@ from shared.models import (
     FlagKind,
     FlagSeverity,
     FlagStatus,
-    Patient,
 )
 from tests.browser.conftest import click_and_wait, goto_app, screenshot
+from tests.browser.visits import new_visit
 
 pytestmark = pytest.mark.browser
 
@@ -74,9 +81,8 @@ def db(live_db) -> Iterator[Engine]:
 
 
 def _today_bounds(tz) -> tuple[datetime, datetime]:
-    today = datetime.now(tz).date()
-    start = datetime.combine(today, time.min, tzinfo=tz)
-    return start, datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
+    """Today's clinic day on the session's clock, as UTC instants."""
+    return day_bounds(clinic_today(tz), tz)
 
 
 def _sign_in(page, username: str, password: str) -> None:
@@ -132,7 +138,7 @@ def test_kiosk_welcome(new_page, apps, width, height, shot):
 
 
 def test_kiosk_help_raises_flag_for_this_kiosk(new_page, apps, db):
-    kiosk = "lobby-tablet-2"
+    kiosk = f"lobby-tablet-{uuid.uuid4().hex[:8]}"  # no other test's flags are this kiosk's
     page = new_page(1024, 768)
     goto_app(page, f"{apps.kiosk_url}?kiosk={kiosk}")
 
@@ -156,17 +162,20 @@ def test_kiosk_help_raises_flag_for_this_kiosk(new_page, apps, db):
 
 
 def test_dashboard_sign_in_then_arrivals(new_page, apps, live_db, db):
-    demo = live_db.demo
+    visit = new_visit(db, live_db.tz)
+    hidden = (visit.family, live_db.demo.patient_family_name)
     page = new_page(1366, 768)
     goto_app(page, apps.dashboard_url)
 
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    assert demo.patient_family_name not in page.content()
+    for name in hidden:
+        assert name not in page.content()
 
     _sign_in(page, "rep", "not-the-password")
     expect(page.get_by_text("Wrong username or password.")).to_be_visible()
     expect(page.get_by_role("heading", name="Today's appointments")).to_have_count(0)
-    assert demo.patient_family_name not in page.content()
+    for name in hidden:
+        assert name not in page.content()
 
     _sign_in(page, "rep", DEMO_PASSWORDS["rep"])
     expect(page.get_by_role("heading", name="Today's appointments")).to_be_visible()
@@ -174,7 +183,7 @@ def test_dashboard_sign_in_then_arrivals(new_page, apps, live_db, db):
     grid = page.locator("[data-testid='stDataFrame']")
     expect(grid).to_be_visible()
 
-    # Where the demo appointment sits in today's time order, and the name the desk sees.
+    # Where this test's visit sits in today's time order, and the name the desk sees.
     start, end = _today_bounds(live_db.tz)
     with Session(db) as session:
         # Finished, no-show and cancelled visits are hidden unless asked for.
@@ -186,17 +195,10 @@ def test_dashboard_sign_in_then_arrivals(new_page, apps, live_db, db):
                                               AppointmentStatus.CANCELLED)))
             .order_by(Appointment.start, Appointment.id)
         ).all()
-        patient = session.scalar(
-            select(Patient).join(Appointment).where(Appointment.id == demo.appointment_id)
-        )
-        assert patient is not None
-        shown_name = f"{patient.preferred_name or patient.legal_given_name} " \
-                     f"{patient.legal_family_name}"
-    assert demo.appointment_id in ids, "the demo appointment is not today (seeded near midnight?)"
-    row = ids.index(demo.appointment_id)
+    assert visit.appointment_id in ids, "the visit booked a few minutes ahead is not today's"
+    row = ids.index(visit.appointment_id)
     handle = page.wait_for_function(GRID_CELL_JS, arg=["Patient", row, len(ids)], polling=100)
-    assert handle.json_value() == shown_name
-    assert demo.patient_family_name in shown_name
+    assert handle.json_value() == visit.shown_name
 
     grid.evaluate("el => el.querySelector('.dvn-scroller').scrollTop = 0")
     page.mouse.move(0, 0)

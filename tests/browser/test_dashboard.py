@@ -1,8 +1,9 @@
 """The front desk in a real browser: the live arrivals board, flags, the queue, the lobby
 screen, and what a signed-out visitor sees.
 
-The database is shared by the whole browser session, so each test picks its own patients
-(booked today, not yet used here) and changes them through the services, as the kiosk would.
+The database is shared by the whole browser session, so each test books its own patients
+(tests/browser/visits.py: a visit in a few minutes, on the session's clock), looks only at
+them, and changes them through the services, as the kiosk would.
 """
 
 from __future__ import annotations
@@ -11,25 +12,22 @@ import re
 import weakref
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from shared.db import make_engine, session_scope
 from shared.demo import DEMO_PASSWORDS
 from shared.models import (
     Appointment,
-    AppointmentStatus,
     Channel,
     Flag,
     FlagKind,
     FlagStatus,
-    Location,
     Patient,
-    Provider,
     utcnow,
 )
 from shared.services import checkin, clinic_settings, details, flags
@@ -41,7 +39,7 @@ from tests.browser.conftest import (
     screenshot,
     wait_for_app_run,
 )
-from tests.factories import make_appointment, make_patient
+from tests.browser.visits import new_visit
 
 pytestmark = pytest.mark.browser
 
@@ -82,9 +80,6 @@ SETTLED_JS = f"""
 () => ({APP_IDLE_JS})() && !document.querySelector("[data-stale='true']")
 """
 
-# Appointments handed out by this module, so no two tests work on the same patient.
-_claimed: set[int] = set()
-
 
 @pytest.fixture
 def db(live_db) -> Iterator[Engine]:
@@ -96,50 +91,6 @@ def db(live_db) -> Iterator[Engine]:
 # --- Data ---------------------------------------------------------------------------------
 
 
-def _today_bounds(tz) -> tuple[datetime, datetime]:
-    today = datetime.now(tz).date()
-    start = datetime.combine(today, time.min, tzinfo=tz)
-    return start, datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
-
-
-def _claim_booked(engine: Engine, tz, count: int) -> list[int]:
-    """`count` appointments booked today for patients with one visit today, none used by
-    another test here. Latest first, so the kiosk tests (which take the next upcoming
-    visits) keep theirs. If the day has run out of them, a visit is added for later today."""
-    start, end = _today_bounds(tz)
-    with session_scope(engine) as session:
-        visits = dict(session.execute(
-            select(Appointment.patient_id, func.count())
-            .where(Appointment.start >= start, Appointment.start < end)
-            .group_by(Appointment.patient_id)
-        ).all())
-        booked = session.scalars(
-            select(Appointment)
-            .where(Appointment.start >= start, Appointment.start < end,
-                   Appointment.status == AppointmentStatus.BOOKED,
-                   Appointment.id.not_in(_claimed))
-            .order_by(Appointment.start.desc(), Appointment.id.desc())
-        ).all()
-        picked = [a.id for a in booked if visits[a.patient_id] == 1][:count]
-        while len(picked) < count:
-            picked.append(_add_visit(session, tz))
-    _claimed.update(picked)
-    return picked
-
-
-def _add_visit(session: Session, tz) -> int:
-    """A new patient booked in a few minutes (still today), for a run late in the day."""
-    n = len(_claimed) + 1
-    provider = session.scalars(select(Provider).order_by(Provider.id)).first()
-    location = session.scalars(select(Location).order_by(Location.id)).first()
-    patient = make_patient(session, mrn=f"DASH-{n:04d}", legal_given_name="Marguerite",
-                           legal_family_name=f"Ashdown{chr(ord('a') + n)}",
-                           birth_date=date(1962, 5, 1), phone="+1 312 555 0110")
-    start = min(utcnow() + timedelta(minutes=5), _today_bounds(tz)[1] - timedelta(minutes=1))
-    return make_appointment(session, patient=patient, provider=provider, location=location,
-                            visit_type="Follow-up", start=start).id
-
-
 def _check_in(engine: Engine, tz, appointment_id: int) -> None:
     """What the kiosk does for a patient who finishes checking in."""
     with session_scope(engine) as session:
@@ -147,15 +98,6 @@ def _check_in(engine: Engine, tz, appointment_id: int) -> None:
         started = checkin.begin(session, appointment_id, channel=Channel.KIOSK, now=utcnow(),
                                 tz=tz, rules=rules, kiosk_id="lobby-1")
         checkin.complete(session, started.id, now=utcnow(), tz=tz, rules=rules)
-
-
-def _patient_of(engine: Engine, appointment_id: int) -> Patient:
-    with Session(engine, expire_on_commit=False) as session:
-        appointment = session.get(Appointment, appointment_id)
-        assert appointment is not None
-        patient = appointment.patient
-        session.expunge(patient)
-        return patient
 
 
 def _shown_name(patient: Patient) -> str:
@@ -240,11 +182,20 @@ def _counts(page) -> tuple[int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
-def _grid_row(page, mrn: str) -> dict:
-    handle = page.wait_for_function(
-        f"(arg) => {{ const r = ({GRID_ROW_JS})(arg); return r && r.row ? r : null; }}",
-        arg=[mrn], polling=POLL_MS,
-    )
+def _only_row(page, mrn: str) -> dict:
+    """`mrn`'s row once the grid shows it and no other. The search's run can be over before
+    the grid has drawn its result, and a visit booked a few minutes ahead is in view in the
+    whole day's list too, so finding the row alone is not enough."""
+    try:
+        handle = page.wait_for_function(
+            f"""(arg) => {{
+                  const r = ({GRID_ROW_JS})(arg);
+                  return r && r.row && r.rows === 1 ? r : null;
+                }}""",
+            arg=[mrn], polling=POLL_MS,
+        )
+    except PlaywrightTimeoutError:
+        pytest.fail(f"the grid never showed {mrn} alone: {page.evaluate(GRID_ROW_JS, [mrn])}")
     return handle.json_value()
 
 
@@ -253,24 +204,22 @@ def _grid_row(page, mrn: str) -> dict:
 
 def test_arrivals_board_shows_a_kiosk_check_in_without_reloading(new_page, apps, live_db, db):
     tz = live_db.tz
-    (appointment_id,) = _claim_booked(db, tz, 1)
-    patient = _patient_of(db, appointment_id)
+    visit = new_visit(db, tz)
     page = _open_signed_in(new_page, apps)
     total, waiting, done = _counts(page)
 
     # A filter set before the refresh: only this patient, by record number.
     search = page.get_by_role("textbox", name="Search name or MRN")
-    search.fill(patient.mrn)
+    search.fill(visit.mrn)
     before = runs_finished(page)
     search.press("Enter")
     wait_for_app_run(page, after=before)
-    shown = _grid_row(page, patient.mrn)
-    assert shown["rows"] == 1, shown
+    shown = _only_row(page, visit.mrn)
     assert shown["row"]["Status"] == "Booked"
-    assert shown["row"]["Patient"].endswith(_shown_name(patient))
+    assert shown["row"]["Patient"].endswith(visit.shown_name)
     runs_before_check_in = runs_finished(page)
 
-    _check_in(db, tz, appointment_id)
+    _check_in(db, tz, visit.appointment_id)
 
     # The board's fragment refreshes on its own: the count and the row change in place.
     expect(page.get_by_text(COUNTS)).to_have_text(
@@ -282,28 +231,27 @@ def test_arrivals_board_shows_a_kiosk_check_in_without_reloading(new_page, apps,
               const r = ({GRID_ROW_JS})(arg);
               return r && r.row && {list(WAITING_LABELS)!r}.includes(r.row["Status"]) ? r : null;
             }}""",
-        arg=[patient.mrn], polling=POLL_MS, timeout=LIVE_TIMEOUT_MS,
+        arg=[visit.mrn], polling=POLL_MS, timeout=LIVE_TIMEOUT_MS,
     )
     shown = handle.json_value()
     assert shown["rows"] == 1, f"the search filter was lost in the refresh: {shown}"
-    assert shown["row"]["Patient"].endswith(_shown_name(patient))
+    assert shown["row"]["Patient"].endswith(visit.shown_name)
     assert shown["row"]["Arrived"], shown
     assert re.fullmatch(r"\d+", shown["row"]["Waiting (min)"]), shown  # whole minutes
-    expect(search).to_have_value(patient.mrn)
+    expect(search).to_have_value(visit.mrn)
     assert runs_finished(page) == runs_before_check_in, "the whole page reran, not the board"
 
 
 def test_accepting_a_phone_change_updates_the_record(new_page, apps, live_db, db):
-    (appointment_id,) = _claim_booked(db, live_db.tz, 1)
+    visit = new_visit(db, live_db.tz)
     with session_scope(db) as session:
-        appointment = session.get(Appointment, appointment_id)
-        assert appointment is not None
-        patient = appointment.patient
+        patient = session.get(Patient, visit.patient_id)
+        assert patient is not None
         new_phone = next(p for p in ("+13125550177", "+13125550178")
                          if details.normalize_phone(patient.phone or "") != p)
         reported = replace(details.current_details(patient), phone=new_phone)
         (flag,) = details.report_changes(session, patient, reported,
-                                         appointment_id=appointment_id, now=utcnow(),
+                                         appointment_id=visit.appointment_id, now=utcnow(),
                                          kiosk_id="lobby-1")
         assert flag.kind == FlagKind.PHONE_CHANGE
         flag_id, patient_id = flag.id, patient.id
@@ -345,7 +293,7 @@ def test_calling_a_patient_shows_their_ticket_in_the_waiting_room(
     new_page, apps, live_db, db
 ):
     tz = live_db.tz
-    first, second = _claim_booked(db, tz, 2)
+    first, second = (new_visit(db, tz).appointment_id for _ in range(2))
     for appointment_id in (first, second):
         _check_in(db, tz, appointment_id)
     with Session(db) as session:
@@ -431,10 +379,11 @@ def test_help_request_alerts_the_desk_until_someone_is_on_it(new_page, apps, liv
         assert stored.status == FlagStatus.OPEN
 
 
-def test_flags_page_signed_out_shows_only_the_sign_in_form(new_page, apps, db):
-    with session_scope(db) as session:  # something to hide, whatever ran before
-        patient = session.scalars(select(Patient).order_by(Patient.id)).first()
-        flags.request_help(session, kiosk_id="lobby-3", now=utcnow(), patient_id=patient.id)
+def test_flags_page_signed_out_shows_only_the_sign_in_form(new_page, apps, live_db, db):
+    visit = new_visit(db, live_db.tz)  # something to hide, whatever ran before
+    with session_scope(db) as session:
+        flags.request_help(session, kiosk_id="lobby-3", now=utcnow(),
+                           patient_id=visit.patient_id)
     page = _new_page(new_page)
     goto_app(page, apps.dashboard_url + "flags")
 
@@ -446,4 +395,5 @@ def test_flags_page_signed_out_shows_only_the_sign_in_form(new_page, apps, db):
     text = page.locator("body").inner_text()
     assert not _names_in(text, db), f"names shown signed out: {_names_in(text, db)}"
     assert not _names_in(page.content(), db)
+    assert visit.family not in page.content()
     assert "Help requested" not in text

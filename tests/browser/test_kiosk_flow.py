@@ -3,20 +3,19 @@ camera, a code typed by a USB scanner, a consent form signed with a finger, and 
 
 The camera is Chromium's fake capture device playing a Y4M video of a QR code, so the photo
 the kiosk takes goes through the same upload and zxing-cpp decoding as on the tablet.
+
+The database is shared by the whole browser session: each test books its own patient for a
+visit in a few minutes (tests/browser/visits.py) and looks only at that visit.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from io import BytesIO
-from itertools import count
 from pathlib import Path
-from string import ascii_lowercase
 
 import pytest
 import qrcode
@@ -33,16 +32,10 @@ from shared.models import (
     AppointmentStatus,
     CheckIn,
     ConsentSignature,
-    ContactKind,
-    Location,
-    PatientContact,
-    Provider,
     SignerRelationship,
     utcnow,
 )
-from shared.services import checkin, consent, insurance, tokens
-from shared.services.checkin import normalize_name
-from shared.services.insurance import CoverageState
+from shared.services import consent, tokens
 from tests.browser.conftest import (
     CHROMIUM_ARGS,
     CLINIC_TZ,
@@ -56,7 +49,7 @@ from tests.browser.conftest import (
     track_runs,
     wait_for_app_run,
 )
-from tests.factories import image_bytes, make_appointment, make_coverage, make_patient
+from tests.browser.visits import new_visit
 
 pytestmark = pytest.mark.browser
 
@@ -255,108 +248,7 @@ def _draw_signature(page) -> None:
     wait_for_app_run(page, after=before)
 
 
-# --- Picking patients -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Visit:
-    appointment_id: int
-    given: str  # the name the kiosk greets
-    family: str
-    birth: date
-
-
-# Visits this module's tests have used: each test takes its own.
-_claimed: set[int] = set()
-_added = count(1)
-
-
-def _today_bounds(tz) -> tuple[datetime, datetime]:
-    today = datetime.now(tz).date()
-    start = datetime.combine(today, time.min, tzinfo=tz)
-    return start, datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
-
-
-def _pick_visit(engine: Engine, tz, *, signed: bool | None, prefer: int | None = None) -> Visit:
-    """A visit today that the kiosk can take from start to "You're checked in": booked, not
-    late, an adult with insurance in force, found by family name and birth date alone (one
-    visit today, no twin), and nothing open for the desk (other tests raise flags). With
-    `signed` True every consent form is signed; with False none ever was.
-
-    `prefer` goes first when it fits (the demo visit). When nothing fits (late in the day
-    every seeded visit is over), a patient is added with a visit in ten minutes."""
-    today = clinic_today(tz)
-    start, end = _today_bounds(tz)
-    now = utcnow()
-    with session_scope(engine) as session:
-        todays = session.scalars(
-            select(Appointment).where(Appointment.start >= start, Appointment.start < end,
-                                      Appointment.status != AppointmentStatus.CANCELLED)
-        ).all()
-        ever_signed = set(session.scalars(select(ConsentSignature.patient_id)).all())
-        visits = Counter(a.patient_id for a in todays)
-        same_name = Counter((normalize_name(a.patient.legal_family_name), a.patient.birth_date)
-                            for a in todays)
-
-        def fits(appointment: Appointment) -> bool:
-            patient = appointment.patient
-            if (
-                appointment.id in _claimed
-                or appointment.status != AppointmentStatus.BOOKED
-                or appointment.start < now - timedelta(minutes=5)
-                or patient.age_on(today) < consent.ADULT_AGE
-                or visits[patient.id] != 1
-                or same_name[(normalize_name(patient.legal_family_name), patient.birth_date)] != 1
-                or insurance.primary_coverage(patient, today).state != CoverageState.ACTIVE
-                or checkin.open_desk_flags(session, appointment)
-            ):
-                return False
-            if signed is None:
-                return True
-            if not signed:
-                return patient.id not in ever_signed
-            return not consent.forms_to_sign(session, appointment, language="en", now=now,
-                                             day=today)
-
-        ordered = sorted(todays, key=lambda a: (a.id != prefer, a.start, a.id))
-        chosen = next((a for a in ordered if fits(a)), None)
-        if chosen is None:
-            chosen = _add_visit(session, signed=bool(signed), now=now, today=today, end=end)
-        _claimed.add(chosen.id)
-        patient = chosen.patient
-        return Visit(chosen.id, patient.preferred_name or patient.legal_given_name,
-                     patient.legal_family_name, patient.birth_date)
-
-
-def _add_visit(session: Session, *, signed: bool, now: datetime, today: date,
-               end: datetime) -> Appointment:
-    """A made-up adult with full contact details and insurance, booked in ten minutes (or
-    just before midnight, to stay today)."""
-    n = next(_added)
-    provider = session.scalars(select(Provider).order_by(Provider.id)).first()
-    location = session.scalars(select(Location).order_by(Location.id)).first()
-    patient = make_patient(
-        session, mrn=f"KIOSK-{n:04d}", legal_given_name="Harriet",
-        legal_family_name=f"Quill{ascii_lowercase[n % 26]}", birth_date=date(1951, 7, n % 28 + 1),
-        phone="+1 312 555 0177", email="harriet.quill@example.org",
-        address_line="12 Lantern Ln", city="Exampleton", state="IL", postal_code="60990",
-    )
-    session.add(PatientContact(patient=patient, kind=ContactKind.EMERGENCY, name="Tom Quill",
-                               relationship_to_patient="son", phone="+1 312 555 0178"))
-    make_coverage(session, patient)
-    appointment = make_appointment(session, patient=patient, provider=provider,
-                                   location=location, visit_type="Follow-up",
-                                   start=min(now + timedelta(minutes=10),
-                                             end - timedelta(minutes=1)))
-    if signed:
-        for form in consent.forms_to_sign(session, appointment, language="en", now=now,
-                                          day=today):
-            consent.sign(session, appointment, form.version_id,
-                         signer_name="Harriet Quill", relationship=SignerRelationship.SELF,
-                         signature_png=image_bytes(), stroke_count=1, language="en",
-                         now=now - timedelta(days=30), day=today, kiosk_id=None)
-    session.flush()
-    return appointment
+# --- The visit's rows -----------------------------------------------------------------------
 
 
 def _issue_code(engine: Engine, appointment_id: int, secret_key: str, tz) -> str:
@@ -381,8 +273,7 @@ def _status(engine: Engine, appointment_id: int) -> AppointmentStatus:
 def test_qr_code_through_the_camera_checks_the_patient_in(
     camera_page, apps, live_db, db, tmp_path
 ):
-    # The demo visit when nothing has touched it yet (run alone); else another like it.
-    visit = _pick_visit(db, live_db.tz, signed=True, prefer=live_db.demo.appointment_id)
+    visit = new_visit(db, live_db.tz, signed=True)
     code = _issue_code(db, visit.appointment_id, apps.secret_key, live_db.tz)
     link = tokens.checkin_link(apps.kiosk_url, code)
     video = write_y4m(tmp_path / "qr.y4m", _qr_frame(link))
@@ -426,7 +317,7 @@ def test_qr_code_through_the_camera_checks_the_patient_in(
 
 
 def test_code_typed_by_a_usb_scanner_asks_the_birth_date(new_page, apps, live_db, db):
-    visit = _pick_visit(db, live_db.tz, signed=None)
+    visit = new_visit(db, live_db.tz)
     code = _issue_code(db, visit.appointment_id, apps.secret_key, live_db.tz)
     page = new_page(1024, 768)
     goto_app(page, apps.kiosk_url)
@@ -447,7 +338,7 @@ def test_code_typed_by_a_usb_scanner_asks_the_birth_date(new_page, apps, live_db
 
 
 def test_consent_is_signed_with_a_finger(new_page, apps, live_db, db):
-    visit = _pick_visit(db, live_db.tz, signed=False)
+    visit = new_visit(db, live_db.tz, signed=False)
     page = new_page(1024, 768)
     goto_app(page, apps.kiosk_url)
     _find_by_name(page, visit.family, visit.birth, shot="kiosk-find.png")
@@ -474,7 +365,9 @@ def test_consent_is_signed_with_a_finger(new_page, apps, live_db, db):
                     ConsentSignature.appointment_id == visit.appointment_id)).all()
         if n == 1:
             page.set_viewport_size({"width": 768, "height": 1024})
-        name = page.get_by_role("textbox", name="Your full name")
+        # This form's own field (keyed by its version), not the last form's on its way out.
+        name = page.locator(f".st-key-consent_name_{form.version_id}").get_by_role(
+            "textbox", name="Your full name")
         name.fill(signer)
         before = runs_finished(page)
         name.press("Enter")

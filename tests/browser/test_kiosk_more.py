@@ -2,21 +2,17 @@
 address held for the desk, a minor's forms signed by a guardian, an urgent answer, the
 inactivity reset, and how many taps an unchanged returning patient needs.
 
-The database is shared by the whole browser session. Each test takes its own visit: booked,
-untouched (no check-in, no answers, no open flag), latest first, and never one that
-test_kiosk_flow.py has handed out (its list of claimed visits is shared). When nothing fits
-(late in the day), a made-up patient is booked in ten minutes.
+The database is shared by the whole browser session. Each test books its own patient for a
+visit in a few minutes (tests/browser/visits.py) and looks only at that visit, whatever ran
+before it.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from itertools import count
 
 import pytest
 from playwright.sync_api import expect
@@ -28,7 +24,6 @@ from shared.clinic_time import clinic_today
 from shared.db import make_engine, session_scope
 from shared.i18n import t
 from shared.models import (
-    Answer,
     Appointment,
     AppointmentStatus,
     CheckIn,
@@ -38,16 +33,11 @@ from shared.models import (
     FlagKind,
     FlagSeverity,
     FlagStatus,
-    Location,
     Patient,
-    PatientContact,
-    Provider,
     SignerRelationship,
     utcnow,
 )
-from shared.services import checkin, clinic_settings, consent, insurance, tokens
-from shared.services.checkin import normalize_name
-from shared.services.insurance import CoverageState
+from shared.services import clinic_settings, consent, tokens
 from tests.browser.conftest import (
     APP_IDLE_JS,
     click_and_wait,
@@ -56,16 +46,14 @@ from tests.browser.conftest import (
     wait_for_app_run,
 )
 from tests.browser.test_kiosk_flow import (
-    Visit,
     _answer_questions,
     _button,
     _draw_signature,
     _find_by_name,
     _heading,
     _issue_code,
-    _today_bounds,
 )
-from tests.factories import image_bytes, make_appointment, make_coverage, make_patient
+from tests.browser.visits import Visit, new_visit
 
 pytestmark = pytest.mark.browser
 
@@ -80,10 +68,6 @@ DEFAULT_TIMEOUT_S = 90
 # one per question shown.
 TAP_BUDGET = 7
 
-# Visits this module's tests have used (test_kiosk_flow's own list is checked too).
-_claimed: set[int] = set()
-_added = count(1)
-
 
 @pytest.fixture
 def db(live_db) -> Iterator[Engine]:
@@ -92,73 +76,13 @@ def db(live_db) -> Iterator[Engine]:
     engine.dispose()
 
 
-# --- Picking patients -----------------------------------------------------------------------
+# --- The visit's rows -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Guardian:
     name: str
     relationship: SignerRelationship
-
-
-def _pick(engine: Engine, tz, *, signed: bool | None, minor: bool = False,
-          within: timedelta | None = None) -> Visit:
-    """A visit today the kiosk takes from start to finish: booked, not late (and starting
-    within `within` when given), never started (no check-in, no answers), nothing open for
-    the patient, insurance in force, found by family name and birth date alone. An adult, or
-    with `minor` a child with a guardian on file. With `signed` True every form is signed;
-    with False none ever was. Latest first: test_kiosk_flow takes the next upcoming ones."""
-    today = clinic_today(tz)
-    start, end = _today_bounds(tz)
-    now = utcnow()
-    with session_scope(engine) as session:
-        todays = session.scalars(
-            select(Appointment).where(Appointment.start >= start, Appointment.start < end,
-                                      Appointment.status != AppointmentStatus.CANCELLED)
-        ).all()
-        started = set(session.scalars(select(CheckIn.appointment_id)).all())
-        started |= set(session.scalars(select(Answer.appointment_id)).all())
-        flagged = set(session.scalars(
-            select(Flag.patient_id).where(Flag.status == FlagStatus.OPEN)).all())
-        ever_signed = set(session.scalars(select(ConsentSignature.patient_id)).all())
-        visits = Counter(a.patient_id for a in todays)
-        same_name = Counter((normalize_name(a.patient.legal_family_name), a.patient.birth_date)
-                            for a in todays)
-
-        def fits(appointment: Appointment) -> bool:
-            patient = appointment.patient
-            if (
-                appointment.id in _claimed
-                or appointment.id in flow._claimed
-                or appointment.id in started
-                or appointment.status != AppointmentStatus.BOOKED
-                or appointment.start < now - timedelta(minutes=5)
-                or (within is not None and appointment.start > now + within)
-                or (patient.age_on(today) < consent.ADULT_AGE) != minor
-                or (minor and _guardian(patient) is None)
-                or patient.id in flagged
-                or visits[patient.id] != 1
-                or same_name[(normalize_name(patient.legal_family_name), patient.birth_date)] != 1
-                or insurance.primary_coverage(patient, today).state != CoverageState.ACTIVE
-                or checkin.open_desk_flags(session, appointment)
-            ):
-                return False
-            if signed is None:
-                return True
-            if not signed:
-                return patient.id not in ever_signed
-            return not consent.forms_to_sign(session, appointment, language="en", now=now,
-                                             day=today)
-
-        ordered = sorted(todays, key=lambda a: (a.start, a.id), reverse=True)
-        chosen = next((a for a in ordered if fits(a)), None)
-        if chosen is None:
-            chosen = _add_visit(session, minor=minor, signed=bool(signed), now=now,
-                                today=today, end=end)
-        _claimed.add(chosen.id)
-        patient = chosen.patient
-        return Visit(chosen.id, patient.preferred_name or patient.legal_given_name,
-                     patient.legal_family_name, patient.birth_date)
 
 
 def _guardian(patient: Patient) -> Guardian | None:
@@ -170,56 +94,6 @@ def _guardian(patient: Patient) -> Guardian | None:
                     if contact.relationship_to_patient == "guardian"
                     else SignerRelationship.PARENT)
     return Guardian(contact.name, relationship)
-
-
-def _add_visit(session: Session, *, minor: bool, signed: bool, now: datetime, today: date,
-               end: datetime) -> Appointment:
-    """A made-up patient with full contact details and insurance, booked in ten minutes (or
-    just before midnight, to stay today): an adult, or a child of nine with a guardian."""
-    n = next(_added)
-    provider = session.scalars(select(Provider).order_by(Provider.id)).first()
-    location = session.scalars(select(Location).order_by(Location.id)).first()
-    letter = "abcdefghijklmnopqrstuvwxyz"[n % 26]
-    if minor:
-        patient = make_patient(
-            session, mrn=f"MORE-{n:04d}", legal_given_name="Pip",
-            legal_family_name=f"Thistlewood{letter}",
-            birth_date=date(today.year - 9, 4, n % 28 + 1),
-            phone="+1 312 555 0161", address_line="3 Willow Bend", city="Exampleton",
-            state="IL", postal_code="60990",
-        )
-        session.add(PatientContact(patient=patient, kind=ContactKind.GUARDIAN,
-                                   name="Marisol Avendaño", relationship_to_patient="guardian",
-                                   phone="+1 312 555 0161"))
-        session.add(PatientContact(patient=patient, kind=ContactKind.EMERGENCY,
-                                   name="Rafael Avendaño", relationship_to_patient="uncle",
-                                   phone="+1 312 555 0162"))
-    else:
-        patient = make_patient(
-            session, mrn=f"MORE-{n:04d}", legal_given_name="Cornelius",
-            legal_family_name=f"Brackenbury{letter}", birth_date=date(1969, 10, n % 28 + 1),
-            phone="+1 312 555 0163", email="cornelius.brackenbury@example.org",
-            address_line="88 Orchard Row", city="Exampleton", state="IL", postal_code="60990",
-        )
-        session.add(PatientContact(patient=patient, kind=ContactKind.EMERGENCY,
-                                   name="Ida Brackenbury", relationship_to_patient="spouse",
-                                   phone="+1 312 555 0164"))
-    make_coverage(session, patient)
-    appointment = make_appointment(session, patient=patient, provider=provider,
-                                   location=location, visit_type="Follow-up",
-                                   start=min(now + timedelta(minutes=10),
-                                             end - timedelta(minutes=1)))
-    if signed and not minor:
-        for form in consent.forms_to_sign(session, appointment, language="en", now=now,
-                                          day=today):
-            consent.sign(session, appointment, form.version_id,
-                         signer_name="Cornelius Brackenbury",
-                         relationship=SignerRelationship.SELF, signature_png=image_bytes(),
-                         stroke_count=1, language="en", now=now - timedelta(days=30),
-                         day=today, kiosk_id=None)
-    session.flush()
-    session.refresh(patient)
-    return appointment
 
 
 def _open_flags(engine: Engine, appointment_id: int, kind: FlagKind) -> list[Flag]:
@@ -249,7 +123,7 @@ def _to_questions(page, visit: Visit) -> None:
 def test_a_changed_address_is_held_for_the_desk_and_the_record_is_untouched(
     new_page, apps, live_db, db
 ):
-    visit = _pick(db, live_db.tz, signed=True)
+    visit = new_visit(db, live_db.tz, signed=True)
     with Session(db) as session:
         patient = session.get(Appointment, visit.appointment_id).patient
         before = {name: getattr(patient, name) or "" for name in ADDRESS_FIELDS}
@@ -294,7 +168,7 @@ def test_a_changed_address_is_held_for_the_desk_and_the_record_is_untouched(
 
 
 def test_a_guardian_signs_for_a_minor(new_page, apps, live_db, db):
-    visit = _pick(db, live_db.tz, signed=False, minor=True, within=timedelta(minutes=20))
+    visit = new_visit(db, live_db.tz, minor=True)
     today = clinic_today(live_db.tz)
     with Session(db) as session:
         appointment = session.get(Appointment, visit.appointment_id)
@@ -318,7 +192,10 @@ def test_a_guardian_signs_for_a_minor(new_page, apps, live_db, db):
     for form in pending:
         expect(_heading(page, form.title)).to_be_visible()
         expect(page.get_by_text(t("consent.minor_note"))).to_be_visible()
-        signer = page.locator("[data-testid='stRadio']").filter(
+        # This form's own widgets (keyed by its version): while the next form is drawn, the
+        # last one's radio, set already, can still be on the page for a moment.
+        signer = page.locator(f".st-key-consent_rel_{form.version_id}").locator(
+            "[data-testid='stRadio']").filter(
             has=page.get_by_text(t("consent.who_signs"), exact=True))
         options = signer.locator("label[data-testid='stRadioOption']")
         expect(options.filter(has_text=t("consent.rel_self"))).to_have_count(0)
@@ -328,7 +205,8 @@ def test_a_guardian_signs_for_a_minor(new_page, apps, live_db, db):
         if not choice.get_by_role("radio").is_checked():
             click_and_wait(page, choice)
         expect(choice.get_by_role("radio")).to_be_checked()
-        name = page.get_by_role("textbox", name=t("consent.typed_name"))
+        name = page.locator(f".st-key-consent_name_{form.version_id}").get_by_role(
+            "textbox", name=t("consent.typed_name"))
         name.fill(guardian.name)
         before = runs_finished(page)
         name.press("Enter")
@@ -342,17 +220,16 @@ def test_a_guardian_signs_for_a_minor(new_page, apps, live_db, db):
         signatures = session.scalars(select(ConsentSignature).where(
             ConsentSignature.appointment_id == visit.appointment_id)).all()
     assert sorted(s.form_version_id for s in signatures) == sorted(f.version_id for f in pending)
+    assert guardian.relationship in (SignerRelationship.GUARDIAN, SignerRelationship.PARENT)
+    assert [s.signer_relationship for s in signatures] == [guardian.relationship] * len(pending)
     for signature in signatures:
-        assert signature.signer_relationship == guardian.relationship
-        assert signature.signer_relationship in (SignerRelationship.GUARDIAN,
-                                                 SignerRelationship.PARENT)
         assert signature.signer_name == " ".join(guardian.name.split())
         assert signature.signature_png.startswith(flow.PNG_MAGIC)
     assert _check_in(db, visit.appointment_id).consent_completed_at is not None
 
 
 def test_an_urgent_answer_sends_the_patient_to_the_desk_at_once(new_page, apps, live_db, db):
-    visit = _pick(db, live_db.tz, signed=None)
+    visit = new_visit(db, live_db.tz)
     page = new_page(WIDTH, HEIGHT)
     goto_app(page, apps.kiosk_url)
     _to_questions(page, visit)
@@ -410,7 +287,7 @@ def test_inactivity_warns_then_starts_over_in_english_with_nothing_kept(
         clinic_settings.update(session, {"kiosk_timeout_seconds": SHORT_TIMEOUT_S},
                                staff_user_id=None)
     try:
-        visit = _pick(db, live_db.tz, signed=None)
+        visit = new_visit(db, live_db.tz)
         page = new_page(WIDTH, HEIGHT)
         goto_app(page, apps.kiosk_url)
         # In Spanish, so going back to English shows the reset forgot the language too.
@@ -494,7 +371,7 @@ class Taps:
 def test_tap_count_for_an_unchanged_returning_patient_by_phone_link(
     new_page, apps, live_db, db, record_property
 ):
-    visit = _pick(db, live_db.tz, signed=True)
+    visit = new_visit(db, live_db.tz, signed=True)
     code = _issue_code(db, visit.appointment_id, apps.secret_key, live_db.tz)
     page = new_page(WIDTH, HEIGHT)
     taps = Taps(page)

@@ -3,50 +3,38 @@ rule, written in the editor, tried in the preview (nothing saved), then asked by
 which raises the urgent flag the moment the patient answers; the reports page; and a
 representative refused a manager page.
 
-The database is shared by the whole browser session: the patient is picked by what the
-database says (booked, untouched, nothing open for the desk), not by another module's list.
+The database is shared by the whole browser session: the test books its own patient for a
+visit in a few minutes (tests/browser/visits.py), and takes its new question out of the
+kiosk again when it is done, so the other tests see the clinic's questions whatever ran first.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from shared.clinic_time import clinic_today
 from shared.db import make_engine, session_scope
 from shared.demo import DEMO_PASSWORDS
 from shared.i18n import t
 from shared.models import (
     Answer,
-    Appointment,
-    AppointmentStatus,
     CheckIn,
-    ConsentSignature,
-    ContactKind,
     Flag,
     FlagKind,
     FlagSeverity,
     FlagStatus,
     KioskQuestion,
-    Location,
-    PatientContact,
-    Provider,
-    utcnow,
 )
-from shared.services import checkin, consent, insurance
-from shared.services.checkin import normalize_name
-from shared.services.insurance import CoverageState
+from shared.services import question_admin
 from tests.browser.conftest import click_and_wait, goto_app, screenshot
 from tests.browser.test_kiosk_flow import calm_answers
-from tests.factories import make_appointment, make_coverage, make_patient
+from tests.browser.visits import new_visit
 
 pytestmark = pytest.mark.browser
 
@@ -68,6 +56,17 @@ def db(live_db) -> Iterator[Engine]:
     engine = make_engine(live_db.url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def new_question_taken_out_after(db) -> Iterator[None]:
+    """The question the test writes is deactivated afterwards, as a manager would, so that
+    the kiosk tests of this session ask the clinic's own questions whatever ran first."""
+    yield
+    with session_scope(db) as session:
+        question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == KEY))
+        if question is not None and question.active:
+            question_admin.deactivate(session, KEY, staff_user_id=None)
 
 
 # --- Driving the pages ----------------------------------------------------------------------
@@ -125,94 +124,11 @@ def _count(engine: Engine, model) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
-# --- Picking a patient ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Visit:
-    appointment_id: int
-    given: str  # the name the kiosk greets
-    family: str
-    birth: date
-
-
-def _today_bounds(tz) -> tuple[datetime, datetime]:
-    today = datetime.now(tz).date()
-    start = datetime.combine(today, time.min, tzinfo=tz)
-    return start, datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
-
-
-def _pick_visit(engine: Engine, tz) -> Visit:
-    """A visit today the kiosk takes to the questions and then to consent: booked, not late,
-    never started (no check-in, no answers), an adult with insurance in force who never
-    signed a form, found by family name and birth date alone, nothing open for the desk.
-    Late in the day, when no seeded visit fits, a patient is added with a visit soon."""
-    today = clinic_today(tz)
-    start, end = _today_bounds(tz)
-    now = utcnow()
-    with session_scope(engine) as session:
-        todays = session.scalars(
-            select(Appointment).where(Appointment.start >= start, Appointment.start < end,
-                                      Appointment.status != AppointmentStatus.CANCELLED)
-        ).all()
-        started = set(session.scalars(select(CheckIn.appointment_id)).all())
-        started |= set(session.scalars(select(Answer.appointment_id)).all())
-        ever_signed = set(session.scalars(select(ConsentSignature.patient_id)).all())
-        visits = Counter(a.patient_id for a in todays)
-        same_name = Counter((normalize_name(a.patient.legal_family_name), a.patient.birth_date)
-                            for a in todays)
-
-        def fits(appointment: Appointment) -> bool:
-            patient = appointment.patient
-            return not (
-                appointment.id in started
-                or appointment.status != AppointmentStatus.BOOKED
-                or appointment.start < now - timedelta(minutes=5)
-                or patient.age_on(today) < consent.ADULT_AGE
-                or patient.id in ever_signed
-                or visits[patient.id] != 1
-                or same_name[(normalize_name(patient.legal_family_name), patient.birth_date)] != 1
-                or insurance.primary_coverage(patient, today).state != CoverageState.ACTIVE
-                or checkin.open_desk_flags(session, appointment)
-            )
-
-        # The latest visits first: the kiosk tests take the next upcoming ones.
-        ordered = sorted(todays, key=lambda a: (a.start, a.id), reverse=True)
-        chosen = next((a for a in ordered if fits(a)), None)
-        if chosen is None:
-            chosen = _add_visit(session, now=now, end=end)
-        patient = chosen.patient
-        return Visit(chosen.id, patient.preferred_name or patient.legal_given_name,
-                     patient.legal_family_name, patient.birth_date)
-
-
-def _add_visit(session: Session, *, now: datetime, end: datetime) -> Appointment:
-    """A made-up adult with full contact details and insurance, booked in ten minutes (or
-    just before midnight, to stay today), who has never signed a form."""
-    provider = session.scalars(select(Provider).order_by(Provider.id)).first()
-    location = session.scalars(select(Location).order_by(Location.id)).first()
-    patient = make_patient(
-        session, mrn="MGR-0001", legal_given_name="Rosalind",
-        legal_family_name="Fairweatherm", birth_date=date(1958, 9, 17),
-        phone="+1 312 555 0181", email="rosalind.fairweather@example.org",
-        address_line="7 Kestrel Ct", city="Exampleton", state="IL", postal_code="60990",
-    )
-    session.add(PatientContact(patient=patient, kind=ContactKind.EMERGENCY, name="Ada Fair",
-                               relationship_to_patient="daughter", phone="+1 312 555 0182"))
-    make_coverage(session, patient)
-    appointment = make_appointment(session, patient=patient, provider=provider,
-                                   location=location, visit_type="Follow-up",
-                                   start=min(now + timedelta(minutes=10),
-                                             end - timedelta(minutes=1)))
-    session.flush()
-    return appointment
-
-
 # --- Tests ----------------------------------------------------------------------------------
 
 
 def test_a_new_conditional_question_is_previewed_then_raises_an_urgent_flag_on_the_kiosk(
-    new_page, apps, live_db, db
+    new_page, apps, live_db, db, new_question_taken_out_after
 ):
     # 1. The editor: a yes/no follow-up shown after "no" to chest pain, urgent on "yes".
     page = _open_signed_in(new_page, apps, "questions", "manager")
@@ -268,7 +184,7 @@ def test_a_new_conditional_question_is_previewed_then_raises_an_urgent_flag_on_t
         "the preview stored answers or raised flags")
 
     # 3. The kiosk: "No" to chest pain brings the new question; "Yes" raises the flag at once.
-    visit = _pick_visit(db, live_db.tz)
+    visit = new_visit(db, live_db.tz, signed=False)
     kiosk = new_page(KIOSK_WIDTH, KIOSK_HEIGHT)
     goto_app(kiosk, apps.kiosk_url)
     click_and_wait(kiosk, _button(kiosk, t("kiosk.start_name")))

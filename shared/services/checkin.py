@@ -269,6 +269,13 @@ def begin(
     appointment = load_appointment(session, appointment_id)
     if appointment.status in ALREADY_IN:
         raise AlreadyCheckedIn("already checked in")
+    if channel != Channel.DESK and appointment.status == S.ARRIVED and session.scalar(
+        select(CheckIn.id).where(CheckIn.appointment_id == appointment.id,
+                                 CheckIn.completed_at.is_not(None)).limit(1)
+    ) is not None:
+        # The patient finished at a kiosk already and was sent to the desk: the same code and
+        # birth date do not open a second check-in. The desk finishes what is left.
+        raise AlreadyCheckedIn("check-in already finished; the desk has the rest")
     if appointment.status == S.CANCELLED:
         raise CannotCheckIn("appointment cancelled", key="kiosk.appointment_cancelled")
     timing = arrival_timing(appointment.start, now, tz, rules)

@@ -44,6 +44,7 @@ from tests.factories import (
     make_location,
     make_patient,
     make_provider,
+    make_staff_user,
 )
 from tests.races import at_once
 
@@ -530,6 +531,26 @@ def test_an_open_coverage_flag_keeps_the_patient_arrived_and_sends_them_to_the_d
     assert appointment.status == S.ARRIVED
     assert appointment.checked_in_at is None
     assert check_in.completed_at == START - minutes(5)
+
+
+def test_a_check_in_that_ended_at_the_desk_is_not_opened_again_with_the_same_code(
+    session: Session,
+) -> None:
+    appointment = make_appointment(session)
+    check_in = start_check_in(session, appointment, START - minutes(10))
+    flags.raise_flag(session, kind=FlagKind.COVERAGE_EXPIRED, severity=FlagSeverity.WARNING,
+                     now=START - minutes(8), patient_id=appointment.patient_id,
+                     appointment_id=appointment.id, kiosk_id=KIOSK)
+    assert finish(session, check_in, START - minutes(5)).needs_desk is True
+
+    with pytest.raises(AlreadyCheckedIn):
+        start_check_in(session, appointment, START - minutes(3))
+
+    assert count(session, CheckIn, CheckIn.appointment_id == appointment.id) == 1
+    # The desk can still finish it with the patient.
+    at_desk = begin(session, appointment.id, channel=Channel.DESK, now=START - minutes(2),
+                    tz=CHICAGO, rules=RULES, staff_user_id=make_staff_user(session).id)
+    assert at_desk.appointment_id == appointment.id
 
 
 def test_a_patient_level_desk_flag_also_sends_the_patient_to_the_desk(session: Session) -> None:

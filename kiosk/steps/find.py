@@ -18,7 +18,7 @@ from shared.db import session_scope
 from shared.errors import TokenInvalid
 from shared.models import Channel, utcnow
 from shared.runtime import AppContext
-from shared.services import checkin, clinic_settings
+from shared.services import checkin, clinic_settings, lookups
 from shared.services.checkin import MAX_IDENTITY_ATTEMPTS
 from shared.services.slips import format_date, format_time
 
@@ -159,12 +159,19 @@ def _search(ctx: AppContext, state: dict, family: str, birth_date) -> None:
     now = utcnow()
     tz = ctx.settings.tz
     with session_scope(ctx.engine) as session:
+        try:
+            lookups.check_allowed(session, kiosk_id(), now=now)
+        except lookups.LookupPaused as exc:
+            st.error(tr(exc.key, **exc.params))
+            return
         found = checkin.find_by_name(session, family, birth_date, now=now, tz=tz)
         other = found.other_day
         if not found.today and other is not None:
             checkin.report_wrong_day(session, other, now=now, kiosk_id=kiosk_id())
             go("other_day", other_date=format_date(other.start, tz),
                other_time=format_time(other.start, tz))
+        elif not found.today:
+            lookups.record_miss(session, kiosk_id(), now=now, what="name")
     if not found.today and other is None:
         st.error(tr("kiosk.not_found"))
         return
@@ -187,8 +194,12 @@ def render_ask_phone(ctx: AppContext) -> None:
         with session_scope(ctx.engine) as session:
             matches = checkin.narrow_by_phone(session, state["candidates"], digits)
             if len(matches) != 1:
+                # Counted for this kiosk in the database too: starting over does not wipe it.
+                missed = lookups.record_miss(session, kiosk_id(), now=utcnow(), what="phone")
                 state["attempts"] = state.get("attempts", 0) + 1
-                if state["attempts"] >= MAX_IDENTITY_ATTEMPTS:
+                if missed.locked:
+                    state["attempts"] = MAX_IDENTITY_ATTEMPTS
+                elif state["attempts"] >= MAX_IDENTITY_ATTEMPTS:
                     checkin.identity_failed(session, now=utcnow(), kiosk_id=kiosk_id())
         if len(matches) == 1:
             start_check_in(ctx, matches[0])

@@ -48,6 +48,8 @@ MESSAGES: dict[str, str] = {
     "kiosk.family_name": "Last name",
     "kiosk.family_name_missing": "Please type your last name.",
     "kiosk.find_button": "Find my appointment",
+    "kiosk.lookup_wait": "Please wait {seconds} seconds, then try again.",
+    "kiosk.lookup_locked": "Finding appointments by name is paused on this screen for {minutes} minutes. Please scan the code from your reminder, or see the front desk.",
     "kiosk.not_found": "We could not find an appointment today with that name and date of birth. Please check them, or see the front desk.",
     "kiosk.phone_title": "One more question",
     "kiosk.phone_lead": "To be sure it's you, type the last 4 digits of your phone number.",

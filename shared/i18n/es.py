@@ -48,6 +48,8 @@ MESSAGES: dict[str, str] = {
     "kiosk.family_name": "Apellido",
     "kiosk.family_name_missing": "Por favor, escriba su apellido.",
     "kiosk.find_button": "Buscar mi cita",
+    "kiosk.lookup_wait": "Espere {seconds} segundos y vuelva a intentarlo.",
+    "kiosk.lookup_locked": "La búsqueda de citas por nombre está en pausa en esta pantalla durante {minutes} minutos. Escanee el código de su recordatorio o pase a la recepción.",
     "kiosk.not_found": "No encontramos una cita hoy con ese nombre y fecha de nacimiento. Revíselos, o pase a la recepción.",
     "kiosk.phone_title": "Una pregunta más",
     "kiosk.phone_lead": "Para estar seguros de que es usted, escriba los 4 últimos números de su teléfono.",

@@ -7,6 +7,7 @@ from shared.models.desk import (
     ClinicSetting,
     Document,
     Flag,
+    KioskLookup,
     StaffUser,
 )
 from shared.models.enums import (
@@ -56,6 +57,7 @@ __all__ = [
     "FlagKind",
     "FlagSeverity",
     "FlagStatus",
+    "KioskLookup",
     "KioskQuestion",
     "KioskQuestionVersion",
     "Language",

@@ -73,6 +73,18 @@ class CheckInToken(Base):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class KioskLookup(Base):
+    """Failed name-and-birth-date or phone-digit lookups on one kiosk, kept in the database so
+    that starting over does not wipe them; counted up in one UPDATE ... RETURNING."""
+
+    __tablename__ = "kiosk_lookup"
+
+    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    misses: Mapped[int] = mapped_column(Integer, default=0)
+    last_miss_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AuditEvent(Base):
     """Who did what to which record, when. Ids only: never a patient's values."""
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
@@ -20,6 +21,7 @@ from shared.models import (
     Flag,
     FlagKind,
     FlagStatus,
+    KioskLookup,
     KioskQuestionVersion,
     Patient,
     utcnow,
@@ -237,6 +239,30 @@ def test_unknown_name_says_so_in_spanish(app_db, demo_day) -> None:
     _enter_birth_date(at, "find", demo_day.birth_date)
     _submit(at, "Buscar mi cita")
     assert "No encontramos una cita hoy" in at.error[0].value
+
+
+def test_wrong_birth_dates_slow_the_kiosk_down_and_starting_over_does_not_reset_it(
+    app_db, demo_day
+) -> None:
+    # The clock stands still: every try comes before the wait after the third miss is over.
+    with time_machine.travel(utcnow(), tick=False):
+        at = _kiosk()
+        _click(at, "btn_start_name")
+        shown = []
+        for n in range(4):
+            at.text_input(key="find_family").input(demo_day.patient_family_name)
+            _enter_birth_date(at, "find", date(1970, 1, 1) + timedelta(days=n))
+            _submit(at, "Find my appointment")
+            shown.append(at.error[0].value)
+        assert shown[:3] == [shown[0]] * 3 and "could not find" in shown[0]
+        assert shown[3].startswith("Please wait")
+        # Starting over, even the right birth date waits: the count is the kiosk's.
+        _click(at, "find_back")
+        _find_by_name(at, demo_day.patient_family_name, demo_day.birth_date)
+        assert _step(at) == "find_by_name"
+        assert at.error[0].value.startswith("Please wait")
+    with Session(app_db) as session:
+        assert session.get(KioskLookup, "kiosk-1").misses == 3
 
 
 @pytest.mark.parametrize("step", [

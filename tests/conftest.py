@@ -41,8 +41,11 @@ def clock_start_for_tests() -> datetime:
 
 
 @pytest.fixture(autouse=True)
-def clinic_clock() -> Iterator[datetime]:
-    """The clock set for this test, running on from there; the test's start is yielded."""
+def clinic_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[datetime]:
+    """The clock set for this test, running on from there; the test's start is yielded.
+    A CHECKIN_CLOCK_START in the environment (a training setting) is ignored here."""
+    monkeypatch.delenv(clock.ENV_VAR, raising=False)
+    monkeypatch.delenv(clock.SET_AT_VAR, raising=False)
     start = clock_start_for_tests()
     with time_machine.travel(start, tick=True):
         yield start

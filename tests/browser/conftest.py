@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 import weakref
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -227,15 +228,13 @@ def screenshot(page, name: str) -> Path:
 # --- The clock ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session", autouse=True)
-def shared_clock() -> Iterator[datetime]:
-    """One clock for this process and the apps it starts: set to the tests' start instant
-    (a fixed clinic time) once, then running. time-machine cannot reach into the apps'
-    processes, so here the product's own CHECKIN_CLOCK_START does it for all of them."""
-    saved = {name: os.environ.get(name) for name in (clock.ENV_VAR, clock.SET_AT_VAR)}
-    os.environ.update(clock.environment_at(clock_start_for_tests()))
+@contextmanager
+def _clock_set(env: dict[str, str]) -> Iterator[None]:
+    """This process reads the apps' clock while inside; the variables are gone after."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     try:
-        yield clock.now()
+        yield
     finally:
         for name, value in saved.items():
             if value is None:
@@ -244,10 +243,21 @@ def shared_clock() -> Iterator[datetime]:
                 os.environ[name] = value
 
 
+@pytest.fixture(scope="session")
+def shared_clock() -> dict[str, str]:
+    """One clock for this process and the apps it starts: set to the tests' start instant
+    (a fixed clinic time) once, then running. time-machine cannot reach into the apps'
+    processes, so here the product's own CHECKIN_CLOCK_START does it for all of them. The
+    variables are set in this process only while a browser test runs, never for the others
+    (pytest-randomly mixes them in)."""
+    return clock.environment_at(clock_start_for_tests())
+
+
 @pytest.fixture(autouse=True)
-def clinic_clock(shared_clock: datetime) -> datetime:
+def clinic_clock(shared_clock: dict[str, str]) -> Iterator[datetime]:
     """Browser tests keep the session's running clock instead of travelling per test."""
-    return clock.now()
+    with _clock_set(shared_clock):
+        yield clock.now()
 
 
 # --- The database and the apps ------------------------------------------------------------
@@ -270,7 +280,7 @@ class Apps:
 
 
 @pytest.fixture(scope="session")
-def live_db(tmp_path_factory: pytest.TempPathFactory, shared_clock: datetime) -> LiveDb:
+def live_db(tmp_path_factory: pytest.TempPathFactory, shared_clock: dict[str, str]) -> LiveDb:
     """A migrated SQLite file with the demo clinic day seeded for today."""
     from shared.demo import seed_demo
 
@@ -280,7 +290,7 @@ def live_db(tmp_path_factory: pytest.TempPathFactory, shared_clock: datetime) ->
     tz = ZoneInfo(CLINIC_TZ)
     engine = make_engine(url)
     try:
-        with session_scope(engine) as session:
+        with _clock_set(shared_clock), session_scope(engine) as session:
             info = seed_demo(session, tz=tz, now=utcnow())
     finally:
         engine.dispose()
@@ -322,9 +332,9 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def apps(live_db: LiveDb) -> Iterator[Apps]:
+def apps(live_db: LiveDb, shared_clock: dict[str, str]) -> Iterator[Apps]:
     """The kiosk and the dashboard, each in its own `streamlit run` on a free port."""
-    env = dict(os.environ)
+    env = dict(os.environ) | shared_clock
     secret_key = secrets.token_urlsafe(48)
     env.update(
         CHECKIN_DATABASE_URL=live_db.url,

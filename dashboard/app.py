@@ -19,6 +19,7 @@ from dashboard.screens import display  # noqa: E402
 from shared.i18n import t  # noqa: E402
 from shared.models import StaffRole  # noqa: E402
 from shared.runtime import AppUnavailable  # noqa: E402
+from shared.text import t_plain  # noqa: E402
 
 log = logging.getLogger("dashboard")
 
@@ -31,7 +32,7 @@ def main() -> None:
     except AppUnavailable as exc:
         log.error("dashboard unavailable: %s", exc)
         st.title(t("dash.unavailable_title"))
-        st.markdown(t("dash.unavailable_body", reason=str(exc)))
+        st.markdown(t_plain("dash.unavailable_body", reason=str(exc)))
         return
     if st.query_params.get("display") == "waiting-room":
         # The lobby screen: tickets only, no sign-in, no navigation to anything else.
@@ -73,7 +74,8 @@ def main() -> None:
         sign_in_form(ctx)
         return
     who, out = st.columns([6, 1], vertical_alignment="center")
-    who.caption(t("dash.signed_in_as", name=user["name"], role=t(f"role.{user['role']}")))
+    who.caption(t_plain("dash.signed_in_as", name=user["name"],
+                         role=t(f"role.{user['role']}")))
     with out:
         sign_out_button(ctx, user)
     try:

@@ -9,8 +9,8 @@ import streamlit as st
 
 from shared.db import session_scope
 from shared.errors import DomainError
-from shared.i18n import t
 from shared.runtime import AppContext, open_app
+from shared.text import t_plain
 
 
 @st.cache_resource
@@ -25,6 +25,6 @@ def run_service(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with session_scope(app_context().engine) as session:
             result = action(session, *args, **kwargs)
     except DomainError as exc:
-        st.error(t(exc.key, **exc.params))
+        st.error(t_plain(exc.key, **exc.params))
         return None
     return True if result is None else result

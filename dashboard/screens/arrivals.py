@@ -17,6 +17,7 @@ from shared.models import AppointmentStatus, Location, Provider, StaffRole, utcn
 from shared.services import clinic_settings, review
 from shared.services.board import AppointmentRow, alerts, appointments_for_day
 from shared.services.slips import format_time
+from shared.text import plain
 
 REFRESH_SECONDS = 5
 WAITING = (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN)
@@ -43,9 +44,10 @@ def _alert_strip(user: dict) -> None:
     with st.container(border=True, key="alert_strip"):
         st.subheader(t("dash.alerts_title"))
         for alert in rows:
-            where = alert.patient_name or t("dash.alert_no_patient")
+            where = plain(alert.patient_name) if alert.patient_name else t(
+                "dash.alert_no_patient")
             if alert.kiosk_id:
-                where = f"{alert.kiosk_id} · {where}"
+                where = f"{plain(alert.kiosk_id)} · {where}"
             line, button = st.columns([4, 1])
             line.error(t("dash.alert_line", kind=t(f"flag.{alert.kind.value}"), where=where,
                          time=format_time(alert.raised_at, ctx.settings.tz)))

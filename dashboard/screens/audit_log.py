@@ -16,6 +16,7 @@ from shared.clinic_time import clinic_today
 from shared.i18n import t
 from shared.models import StaffRole
 from shared.services import reports
+from shared.services.csv_export import csv_bytes
 
 DEFAULT_DAYS = 7
 
@@ -92,7 +93,7 @@ def page() -> None:
     })
     st.dataframe(frame, hide_index=True, width="stretch", key="audit_table")
     st.download_button(
-        t("audit_log.download"), frame.to_csv(index=False).encode("utf-8"),
+        t("audit_log.download"), csv_bytes(frame),
         file_name=f"audit-log_{span[0]:%Y-%m-%d}_{span[1]:%Y-%m-%d}.csv", mime="text/csv",
         key="audit_download", on_click="ignore")
 

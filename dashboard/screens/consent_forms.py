@@ -13,6 +13,7 @@ from shared.i18n import LANGUAGES, t
 from shared.models import Appointment, ConsentRenewal, StaffRole
 from shared.services import clinic_settings, consent_admin
 from shared.services.consent_admin import FormDraft
+from shared.text import plain
 
 NEW = 0
 
@@ -66,7 +67,7 @@ def page() -> None:
     for vid, number, title_en, title_es, body_en, body_es, effective, published in reversed(
             versions):
         state = (t("consent_admin.published") if published else t("consent_admin.draft"))
-        with st.expander(f"v{number} · {title_en} · {effective:%m/%d/%Y} · {state}"):
+        with st.expander(f"v{number} · {plain(title_en)} · {effective:%m/%d/%Y} · {state}"):
             language = st.segmented_control(t("kiosk.language"), list(LANGUAGES), default="en",
                                             format_func=LANGUAGES.get, key=f"cf_lang_{vid}")
             title, body = ((title_es or title_en, body_es or body_en) if language == "es"

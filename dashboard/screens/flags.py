@@ -21,6 +21,7 @@ from shared.services.board import FlagRow, open_flags_by_patient
 from shared.services.details import display_phone
 from shared.services.review import CHANGE_KINDS
 from shared.services.slips import format_time
+from shared.text import plain, t_plain
 
 SEVERITY_COLOUR = {FlagSeverity.URGENT: "red", FlagSeverity.WARNING: "orange",
                    FlagSeverity.INFO: "blue"}
@@ -37,9 +38,9 @@ def page() -> None:
         st.success(t("dash.no_flags"))
         return
     for group in groups:
-        title = group.patient_name.strip() or t("dash.unknown_patient")
+        title = plain(group.patient_name.strip()) or t("dash.unknown_patient")
         if group.mrn:
-            title += f" · {group.mrn}"
+            title += f" · {plain(group.mrn)}"
         group_key = f"flag_group_{group.patient_id or group.flags[0].flag_id}"
         with st.container(border=True, key=group_key):
             st.subheader(title)
@@ -50,14 +51,15 @@ def page() -> None:
 def _value_table(value: dict[str, Any] | None) -> str:
     if not value:
         return "—"
-    lines = [f"- {field_label(k)}: **{display_phone(v) if 'phone' in k else v}**"
+    # Each value as typed at the kiosk or imported: text, never Markdown.
+    lines = [f"- {plain(field_label(k))}: **{plain(display_phone(v) if 'phone' in k else v)}**"
              for k, v in value.items() if k not in HIDDEN_FIELDS and v not in (None, "")]
     return "\n".join(lines) or "—"
 
 
 def _flag(ctx, user: dict, flag: FlagRow) -> None:
     tz = ctx.settings.tz
-    where = f" · {flag.kiosk_id}" if flag.kiosk_id else ""
+    where = f" · {plain(flag.kiosk_id)}" if flag.kiosk_id else ""
     badge = f":{SEVERITY_COLOUR[flag.severity]}-badge[{t('severity.' + flag.severity.value)}]"
     st.markdown(f"{badge} **{t('flag.' + flag.kind.value)}** · "
                 f"{format_time(flag.raised_at, tz)}{where}")
@@ -128,7 +130,7 @@ def _decide(ctx, user: dict, flag: FlagRow, action: str, *, edited: dict | None 
                 review.reject_flag(session, flag.flag_id, staff_user_id=user["user_id"],
                                    now=now, reason=reason, expected_version=flag.version)
     except DomainError as exc:
-        st.error(t(exc.key, **exc.params))
+        st.error(t_plain(exc.key, **exc.params))
         return
     for suffix in ("editing", "rejecting"):
         st.session_state.pop(f"flag_{flag.flag_id}_{suffix}", None)

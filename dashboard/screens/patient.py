@@ -17,6 +17,7 @@ from shared.services import checkin, clinic_settings
 from shared.services.details import display_phone
 from shared.services.records import PatientRecord, patient_record, search_patients
 from shared.services.slips import format_date, format_time, issue_slip
+from shared.text import plain, t_plain
 
 TIMELINE = (
     ("started_at", "patient.step_started"),
@@ -60,28 +61,33 @@ def _show(ctx, user: dict, record: PatientRecord) -> None:
     tz = ctx.settings.tz
     p = record.patient
     today = clinic_today(tz)
-    st.header(f"{p.display_name} · {p.mrn}")
+    st.header(f"{plain(p.display_name)} · {plain(p.mrn)}")
     left, right = st.columns(2)
     with left:
         st.subheader(t("patient.demographics"))
+        # Everything from the record is `plain`: it was typed at the kiosk or imported.
+        address = ", ".join(x for x in (p.address_line, p.city, p.state, p.postal_code) if x)
         st.markdown(
-            f"- {t('field.legal_given_name')}: **{p.legal_given_name} {p.legal_family_name}**\n"
+            f"- {t('field.legal_given_name')}: "
+            f"**{plain(p.legal_given_name)} {plain(p.legal_family_name)}**\n"
             f"- {t('field.birth_date')}: **{p.birth_date:%m/%d/%Y}** ({p.age_on(today)})\n"
-            f"- {t('field.phone')}: **{display_phone(p.phone or '') or '—'}**\n"
-            f"- {t('field.email')}: **{p.email or '—'}**\n"
-            f"- {t('details.address')}: **{', '.join(x for x in (p.address_line, p.city, p.state, p.postal_code) if x) or '—'}**\n"  # noqa: E501
+            f"- {t('field.phone')}: **{plain(display_phone(p.phone or '')) or '—'}**\n"
+            f"- {t('field.email')}: **{plain(p.email) or '—'}**\n"
+            f"- {t('details.address')}: **{plain(address) or '—'}**\n"
             f"- {t('patient.language')}: **{p.preferred_language.value}**"
         )
         for c in p.contacts:
-            st.markdown(f"- {t('patient.contact_' + c.kind.value)}: **{c.name}** "
-                        f"({c.relationship_to_patient}) {display_phone(c.phone or '')}")
+            st.markdown(f"- {t('patient.contact_' + c.kind.value)}: **{plain(c.name)}** "
+                        f"({plain(c.relationship_to_patient)}) "
+                        f"{plain(display_phone(c.phone or ''))}")
     with right:
         st.subheader(t("patient.coverage"))
         if not p.coverages:
             st.markdown(t("flag.coverage_missing"))
         for cov in p.coverages:
             state = t("patient.active") if cov.is_active_on(today) else t("patient.ended")
-            st.markdown(f"- **{cov.payer}** {cov.plan or ''} · {cov.member_id_masked} · {state}")
+            st.markdown(f"- **{plain(cov.payer)}** {plain(cov.plan)} · "
+                        f"{plain(cov.member_id_masked)} · {state}")
             images = [img for img in (cov.card_front, cov.card_back) if img]
             if images:
                 st.image(images, width=220)
@@ -90,23 +96,23 @@ def _show(ctx, user: dict, record: PatientRecord) -> None:
     if not record.answers:
         st.caption("—")
     for text, value, at in record.answers:
-        st.markdown(f"- {text} **{value}** · {format_time(at, tz)}")
+        st.markdown(f"- {plain(text)} **{plain(value)}** · {format_time(at, tz)}")
     st.subheader(t("patient.signatures"))
     if not record.signatures:
         st.caption(t("flag.consent_missing"))
     for sig, version in record.signatures:
         cols = st.columns([3, 2])
         cols[0].markdown(
-            f"**{version.title_en}** v{version.version} · {sig.signer_name} "
+            f"**{plain(version.title_en)}** v{version.version} · {plain(sig.signer_name)} "
             f"({t('consent.rel_' + sig.signer_relationship.value)}) · "
-            f"{format_date(sig.signed_at, tz)}" + (f" · {sig.note}" if sig.note else ""))
+            f"{format_date(sig.signed_at, tz)}" + (f" · {plain(sig.note)}" if sig.note else ""))
         if sig.signature_png:
             cols[1].image(sig.signature_png, width=220)
     st.subheader(t("patient.flags"))
     for f in record.flags:
         st.markdown(f"- {t('flag.' + f.kind.value)} · {t('patient.flag_' + f.status.value)} · "
                     f"{format_date(f.raised_at, tz)} {format_time(f.raised_at, tz)}"
-                    + (f" · {f.resolution_note}" if f.resolution_note else ""))
+                    + (f" · {plain(f.resolution_note)}" if f.resolution_note else ""))
     with st.expander(t("patient.audit")):
         st.dataframe([{"when": f"{format_date(e.at, tz)} {format_time(e.at, tz)}",
                        "who": f"{e.actor_type} {e.actor_id or ''}", "what": e.action,
@@ -120,8 +126,9 @@ def _today(ctx, user: dict, record: PatientRecord) -> None:
     if not record.appointments_today:
         st.caption(t("dash.no_appointments"))
     for a in record.appointments_today:
-        st.markdown(f"**{format_time(a.start, tz)}** · {a.provider.display_name} · "
-                    f"{a.location.label} · {a.visit_type} · {t('status.' + a.status.value)}")
+        st.markdown(f"**{format_time(a.start, tz)}** · {plain(a.provider.display_name)} · "
+                    f"{plain(a.location.label)} · {plain(a.visit_type)} · "
+                    f"{t('status.' + a.status.value)}")
         for ci in record.check_ins:
             if ci.appointment_id != a.id:
                 continue
@@ -156,11 +163,11 @@ def _desk_check_in(ctx, user: dict, appointment_id: int, channel: Channel) -> No
                                    tz=ctx.settings.tz, rules=rules,
                                    staff_user_id=user["user_id"])
             except checkin.CannotCheckIn as exc:
-                st.warning(t(exc.key, **exc.params))
+                st.warning(t_plain(exc.key, **exc.params))
                 return
             result = checkin.complete(session, ci.id, now=now, tz=ctx.settings.tz, rules=rules)
     except DomainError as exc:
-        st.error(t(exc.key, **exc.params))
+        st.error(t_plain(exc.key, **exc.params))
         return
     st.success(t("patient.checked_in_desk", status=t("status." + result.status.value)))
 

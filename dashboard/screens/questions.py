@@ -27,6 +27,7 @@ from shared.models import (
 from shared.services import clinic_settings, question_admin
 from shared.services.question_admin import QuestionDefinition
 from shared.services.questions import Asked, validate_answer, visible
+from shared.text import plain, t_plain
 
 NEW = "__new__"
 OPERATORS = ("", "equals", "in", "at_least", "at_most")
@@ -49,9 +50,9 @@ def page() -> None:
     with list_tab:
         for i, d in enumerate(definitions):
             cols = st.columns([6, 1, 1, 2], vertical_alignment="center")
-            cond = f" · {t('questions_admin.shown_if', key=d.condition['question'])}" \
+            cond = f" · {t_plain('questions_admin.shown_if', key=d.condition['question'])}" \
                 if d.condition else ""
-            cols[0].markdown(f"**{i + 1}. {d.text_en}** `{d.key}` · "
+            cols[0].markdown(f"**{i + 1}. {plain(d.text_en)}** `{d.key}` · "
                              f"{t('qtype.' + d.type)}{cond}")
             if cols[1].button("↑", key=f"q_up_{d.key}", disabled=i == 0) and run_service(
                     question_admin.move, d.key, -1, staff_user_id=user["user_id"]):
@@ -184,7 +185,7 @@ def _editor(user: dict, definitions: list[QuestionDefinition], spanish: bool,
     try:
         bounds = [float(v) if v.strip() else None for v in (min_value, max_value)]
     except ValueError:
-        st.error(t("questions_admin.bad_bounds", question=key))
+        st.error(t_plain("questions_admin.bad_bounds", question=key))
         return
     rules = []
     if rule_op:

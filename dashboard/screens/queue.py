@@ -20,6 +20,7 @@ from shared.models import Appointment, AppointmentStatus, Patient, StaffRole, ut
 from shared.services import clinic_settings, desk
 from shared.services.board import QueueRow, queue_for_day
 from shared.services.slips import format_time
+from shared.text import plain, t_plain
 
 REFRESH_SECONDS = 5
 
@@ -39,7 +40,8 @@ def _act(user: dict, action: Callable[..., object], appointment_id: int, version
             action(session, appointment_id, staff_user_id=user["user_id"], now=utcnow(),
                    expected_version=version, **kwargs)
     except DomainError as exc:
-        st.session_state["queue_message"] = ("error", t(exc.key, **exc.params))
+        # `who` and `room` were typed by staff: shown as text.
+        st.session_state["queue_message"] = ("error", t_plain(exc.key, **exc.params))
     else:
         st.session_state["queue_message"] = ("success", t("desk.done"))
 
@@ -61,8 +63,10 @@ def _queue(user: dict) -> None:
         st.info(t("queue.empty"))
         return
     providers = sorted({r.provider for r in rows})
+    # A segmented control reads Markdown in its options; provider names come from imports.
     choice = st.segmented_control(t("dash.filter_provider"), [t("queue.overall"), *providers],
-                                  default=t("queue.overall"), key="queue_provider")
+                                  default=t("queue.overall"), format_func=plain,
+                                  key="queue_provider")
     shown = [r for r in rows if choice in (None, t("queue.overall")) or r.provider == choice]
     table = [{
         t("queue.col_pos"): r.position if choice in (None, t("queue.overall"))
@@ -90,7 +94,7 @@ def _queue(user: dict) -> None:
 
 
 def _actions(user: dict, row: QueueRow) -> None:
-    st.markdown(f"**{t('queue.selected', name=row.patient_name, ticket=row.ticket)}**")
+    st.markdown(f"**{t_plain('queue.selected', name=row.patient_name, ticket=row.ticket)}**")
     key = f"act_{row.appointment_id}"
     room_col, call_col, in_col, undo_col = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
     room = room_col.text_input(t("queue.room"), key=f"{key}_room", max_chars=40)
@@ -146,7 +150,7 @@ def _other_lists(user: dict) -> None:
         for r in in_room:
             name = f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}"
             a, b, c = st.columns([3, 2, 2], vertical_alignment="center")
-            a.markdown(f"{name} · {r.room or ''}")
+            a.markdown(f"{plain(name)} · {plain(r.room)}")
             if b.button(t("queue.complete"), key=f"done_{r.id}", width="stretch"):
                 _act(user, desk.complete_visit, r.id, r.version)
                 st.rerun()
@@ -158,7 +162,7 @@ def _other_lists(user: dict) -> None:
         for r in missing:
             name = f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}"
             a, b = st.columns([3, 2], vertical_alignment="center")
-            a.markdown(f"{format_time(r.start, tz)} · {name}")
+            a.markdown(f"{format_time(r.start, tz)} · {plain(name)}")
             if b.button(t("queue.noshow"), key=f"noshow_{r.id}", width="stretch"):
                 _act(user, desk.mark_no_show, r.id, r.version, rules=rules)
                 st.rerun()

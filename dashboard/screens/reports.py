@@ -16,6 +16,7 @@ from shared.clinic_time import clinic_today
 from shared.i18n import CATALOGS, t
 from shared.models import StaffRole
 from shared.services import reports
+from shared.services.csv_export import csv_bytes
 
 DEFAULT_DAYS = 30
 
@@ -35,12 +36,8 @@ def _label(prefix: str, code: str) -> str:
     return t(key) if key in CATALOGS["en"] else code
 
 
-def _csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode("utf-8")
-
-
 def _download(frame: pd.DataFrame, name: str, span: tuple[date, date], key: str) -> None:
-    st.download_button(t("reports.download"), _csv(frame),
+    st.download_button(t("reports.download"), csv_bytes(frame),
                        file_name=f"{name}_{span[0]:%Y-%m-%d}_{span[1]:%Y-%m-%d}.csv",
                        mime="text/csv", key=key, on_click="ignore")
 

@@ -27,6 +27,7 @@ from shared.imports import (
     totals,
 )
 from shared.models import StaffRole
+from shared.text import t_plain
 
 log = logging.getLogger("dashboard.schedule_import")
 FORMAT_CHOICES = ("auto", "csv", "fhir", "hl7")
@@ -37,7 +38,8 @@ def _read(name: str, data: bytes, choice: str) -> list[ScheduleRow] | None:
     try:
         return read_file(data, fmt, tz=app_context().settings.tz)
     except ImportUnreadable as exc:
-        st.error(t(exc.key, **exc.params))
+        # The params quote the file (a column name, what was found): text, not Markdown.
+        st.error(t_plain(exc.key, **exc.params))
     except Exception as exc:  # a file no rule foresaw: say so, never show a traceback
         log.error("schedule file not read (%s)", type(exc).__name__)  # no file content: PHI
         st.error(t("import.error_unexpected"))
@@ -66,7 +68,7 @@ def _apply(outcomes: list[RowOutcome], user_id: int) -> None:
         with session_scope(app_context().engine) as session:
             result = apply_import(session, outcomes, actor_type="staff", actor_id=user_id)
     except DomainError as exc:
-        st.error(t(exc.key, **exc.params))
+        st.error(t_plain(exc.key, **exc.params))
         return
     except SQLAlchemyError as exc:
         log.error("schedule import failed (%s)", type(exc).__name__)

@@ -12,6 +12,7 @@ from dashboard.context import app_context, run_service
 from shared.i18n import t
 from shared.models import StaffRole, StaffUser, utcnow
 from shared.services import staff
+from shared.text import plain, t_plain
 
 ROLES = [StaffRole.REPRESENTATIVE, StaffRole.MANAGER]
 
@@ -24,7 +25,8 @@ def page() -> None:
     st.title(t("staff.title"))
     shown = st.session_state.pop("staff_new_password", None)
     if shown:
-        st.warning(t("staff.password_once", username=shown[0], password=shown[1]))
+        # Escaped, so a `*` or `_` in the password shows as typed and not as formatting.
+        st.warning(t_plain("staff.password_once", username=shown[0], password=shown[1]))
     now = utcnow()
     with Session(ctx.engine) as session:
         users = session.scalars(select(StaffUser).order_by(StaffUser.username)).all()
@@ -34,7 +36,7 @@ def page() -> None:
         status = t("staff.active") if u.active else t("staff.inactive")
         if locked:
             status += " · " + t("staff.locked")
-        cols[0].markdown(f"**{u.display_name}** ({u.username}) · {status}")
+        cols[0].markdown(f"**{plain(u.display_name)}** ({plain(u.username)}) · {status}")
         role = cols[1].selectbox(t("staff.role"), ROLES, index=ROLES.index(u.role),
                                  format_func=lambda r: t(f"role.{r.value}"),
                                  key=f"staff_role_{u.id}", label_visibility="collapsed")

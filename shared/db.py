@@ -1,26 +1,47 @@
 """The one engine factory and the session helper.
 
 SQLite (the embedded default) runs with WAL, foreign keys and a busy timeout, so the
-kiosk and the dashboard can share one file. PostgreSQL (production) goes through psycopg 3.
+kiosk and the dashboard can share one file, which is created readable by its owner only
+(SQLite gives the -wal and -shm files the same mode). PostgreSQL (production) goes through
+psycopg 3.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_FILE_MODE = 0o600
 
 
 class DatabaseUnavailable(Exception):
     """The database cannot be reached; the message names no credentials."""
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """Create the SQLite file, empty and 0600, before SQLite would create it with the
+    process's umask (0644: readable by every user on the machine). An existing file is
+    left as it is; SQLite reports any problem with the path when it connects."""
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
+    except OSError:
+        return  # it exists (kept as it is), or the folder is missing (SQLite will say so)
+    os.close(fd)
 
 
 def make_engine(url: str) -> Engine:
@@ -29,6 +50,7 @@ def make_engine(url: str) -> Engine:
     Statement parameters are hidden from error messages, so a failing query never writes a
     patient's values into a log."""
     if url.startswith("sqlite"):
+        _create_private_sqlite_file(url)
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},

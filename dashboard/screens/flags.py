@@ -16,7 +16,7 @@ from shared.db import session_scope
 from shared.errors import DomainError
 from shared.i18n import field_label, t
 from shared.models import Document, FlagSeverity, StaffRole, utcnow
-from shared.services import review
+from shared.services import images, review
 from shared.services.board import FlagRow, open_flags_by_patient
 from shared.services.details import display_phone
 from shared.services.review import CHANGE_KINDS
@@ -113,7 +113,12 @@ def _card_photos(ctx, flag: FlagRow) -> None:
         docs = session.scalars(select(Document).where(Document.id.in_(ids))).all()
     cols = st.columns(len(docs) or 1)
     for col, doc in zip(cols, docs, strict=False):
-        col.image(doc.content, caption=field_label(doc.kind), width=320)
+        # A small JPEG, not the upload: four screens opening a page of cards stay light.
+        small = images.thumbnail(doc.content, long_side=640)
+        if small is None:
+            col.caption(f"{field_label(doc.kind)}: {t('dash.photo_unavailable')}")
+        else:
+            col.image(small, caption=field_label(doc.kind), width=320)
 
 
 def _decide(ctx, user: dict, flag: FlagRow, action: str, *, edited: dict | None = None,

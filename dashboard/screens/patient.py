@@ -13,7 +13,7 @@ from shared.db import session_scope
 from shared.errors import DomainError
 from shared.i18n import t
 from shared.models import AppointmentStatus, Channel, StaffRole, utcnow
-from shared.services import checkin, clinic_settings
+from shared.services import checkin, clinic_settings, images
 from shared.services.details import display_phone
 from shared.services.records import PatientRecord, patient_record, search_patients
 from shared.services.slips import format_date, format_time, issue_slip
@@ -88,9 +88,11 @@ def _show(ctx, user: dict, record: PatientRecord) -> None:
             state = t("patient.active") if cov.is_active_on(today) else t("patient.ended")
             st.markdown(f"- **{plain(cov.payer)}** {plain(cov.plan)} · "
                         f"{plain(cov.member_id_masked)} · {state}")
-            images = [img for img in (cov.card_front, cov.card_back) if img]
-            if images:
-                st.image(images, width=220)
+            cards = [images.thumbnail(img, long_side=440)
+                     for img in (cov.card_front, cov.card_back) if img]
+            cards = [card for card in cards if card is not None]
+            if cards:
+                st.image(cards, width=220)
     _today(ctx, user, record)
     st.subheader(t("patient.answers"))
     if not record.answers:

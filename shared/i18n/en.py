@@ -194,6 +194,7 @@ MESSAGES: dict[str, str] = {
     "dash.col_flags": "Open flags",
     "dash.unavailable_title": "The database cannot be reached",
     "dash.unavailable_body": "Check that the database is running and CHECKIN_DATABASE_URL is right, then reload. Details: {reason}",
+    "dash.photo_unavailable": "photo cannot be shown",
     "dash.error_generic": "Something went wrong. Nothing was saved. Please try again.",
     "dash.not_allowed": "You do not have access to this page. Sign in with an account that does.",
     "dash.signed_out_idle": "You were signed out after a while without activity.",

@@ -194,6 +194,7 @@ MESSAGES: dict[str, str] = {
     "dash.col_flags": "Alertas abiertas",
     "dash.unavailable_title": "No se puede conectar con la base de datos",
     "dash.unavailable_body": "Compruebe que la base de datos esté en marcha y que CHECKIN_DATABASE_URL sea correcta, y vuelva a cargar. Detalle: {reason}",
+    "dash.photo_unavailable": "no se puede mostrar la foto",
     "dash.error_generic": "Algo salió mal. No se guardó nada. Inténtelo de nuevo.",
     "dash.not_allowed": "No tiene acceso a esta página. Inicie sesión con una cuenta que lo tenga.",
     "dash.signed_out_idle": "Se cerró su sesión tras un tiempo sin actividad.",

@@ -26,10 +26,14 @@ from shared.models import (
     Patient,
     SignerRelationship,
 )
-from shared.services import flags
+from shared.services import flags, images
 
 ADULT_AGE = 18
 YEAR = timedelta(days=365)
+# The pad is 640x200 CSS pixels; a high-density screen sends up to 3x that. The PNG is kept
+# as drawn, but one larger than this (or not a PNG) is not a drawing from the pad.
+SIGNATURE_MAX_SIDE = 4000
+SIGNATURE_MAX_PIXELS = 4_000_000
 
 
 class SignatureRefused(DomainError):
@@ -125,6 +129,11 @@ def sign(
         raise SignatureRefused("empty signature", key="consent.error_empty")
     if len(name) < 2 or len(name) > 200:
         raise SignatureRefused("typed name", key="consent.error_name")
+    try:
+        images.check_png(signature_png, max_pixels=SIGNATURE_MAX_PIXELS,
+                         max_side=SIGNATURE_MAX_SIDE)
+    except images.UnusableImage as exc:
+        raise SignatureRefused("not a drawing from the pad") from exc
     relationship = SignerRelationship(relationship)
     if relationship == SignerRelationship.SELF and is_minor(appointment.patient, day):
         raise SignatureRefused("minor", key="consent.error_minor")

@@ -1,7 +1,8 @@
 """Insurance at check-in: "Do you still have this insurance?"
 
 Yes, changed (new payer, member id and card photos) or none (self-pay). A change, an
-expired or missing coverage becomes a flag; the coverage on file is not touched.
+expired or missing coverage becomes a flag; the coverage on file is not touched. Card photos
+are checked before they are decoded and kept as small JPEGs without EXIF (shared.services.images).
 """
 
 from __future__ import annotations
@@ -10,18 +11,16 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from io import BytesIO
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from shared.errors import DomainError
 from shared.models import Coverage, Document, Flag, FlagKind, FlagSeverity, Patient
-from shared.services import flags
+from shared.services import flags, images
 
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_IMAGE_BYTES = images.MAX_IMAGE_BYTES
 MEMBER_ID = re.compile(r"[A-Za-z0-9-]{3,40}")
-IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIC": "image/heic"}
+STORED_CONTENT_TYPE = "image/jpeg"
 
 
 class CoverageState(StrEnum):
@@ -54,19 +53,22 @@ def primary_coverage(patient: Patient, day: date) -> CoverageView:
     return CoverageView(state, shown.id, shown.payer, shown.member_id_masked, shown.effective_to)
 
 
-def image_content_type(data: bytes) -> str:
-    """The image's MIME type; InsuranceInvalid when it is not a readable photo."""
-    if not data or len(data) > MAX_IMAGE_BYTES:
-        raise InsuranceInvalid("photo missing or too large", key="insurance.error_photo")
+def card_photo(data: bytes) -> bytes:
+    """The photo as it is kept: a JPEG of at most 1600 px, upright, without EXIF.
+
+    InsuranceInvalid (the kiosk's photo message) when it is not a readable photo or is too
+    large to decode safely; the size is read from the header before any pixel is decoded."""
     try:
-        with Image.open(BytesIO(data)) as img:
-            img.verify()
-            fmt = img.format or ""
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise InsuranceInvalid("not a photo", key="insurance.error_photo") from exc
-    if fmt not in IMAGE_TYPES:
-        raise InsuranceInvalid("unsupported photo", key="insurance.error_photo")
-    return IMAGE_TYPES[fmt]
+        return images.photo_jpeg(data)
+    except images.UnusableImage as exc:
+        raise InsuranceInvalid("not a usable photo", key="insurance.error_photo") from exc
+
+
+def document_thumbnail(session: Session, document_id: int,
+                       long_side: int = images.THUMBNAIL_LONG_SIDE) -> bytes | None:
+    """A small JPEG of a stored card photo for the desk (None when there is none to show)."""
+    doc = session.get(Document, document_id)
+    return images.thumbnail(doc.content if doc is not None else None, long_side)
 
 
 def confirm_same(
@@ -111,13 +113,16 @@ def report_new_coverage(
         raise InsuranceInvalid("member id", key="insurance.error_member_id")
     if group_id and not MEMBER_ID.fullmatch(group_id):
         raise InsuranceInvalid("group id", key="insurance.error_group_id")
+    # Both photos are checked before either is stored, so a refused back leaves no front.
+    photos = {kind: None if data is None else card_photo(data)
+              for kind, data in (("card_front", card_front), ("card_back", card_back))}
     documents: dict[str, int | None] = {}
-    for kind, data in (("card_front", card_front), ("card_back", card_back)):
-        if data is None:
+    for kind, photo in photos.items():
+        if photo is None:
             documents[f"{kind}_document_id"] = None
             continue
         doc = Document(patient_id=patient.id, appointment_id=appointment_id, kind=kind,
-                       content_type=image_content_type(data), content=data, uploaded_at=now)
+                       content_type=STORED_CONTENT_TYPE, content=photo, uploaded_at=now)
         session.add(doc)
         session.flush()
         documents[f"{kind}_document_id"] = doc.id

@@ -14,6 +14,7 @@ from shared.services.insurance import (
     MAX_IMAGE_BYTES,
     CoverageState,
     InsuranceInvalid,
+    card_photo,
     confirm_same,
     primary_coverage,
     report_new_coverage,
@@ -172,10 +173,10 @@ def test_new_insurance_is_kept_as_card_photos_and_a_flag_and_the_coverage_is_unt
     with Session(engine) as fresh:
         documents = {d.kind: d for d in fresh.scalars(select(Document))}
         assert set(documents) == {"card_front", "card_back"}
-        assert documents["card_front"].content == front
-        assert documents["card_front"].content_type == "image/png"
-        assert documents["card_back"].content == back
-        assert documents["card_back"].content_type == "image/jpeg"
+        # Kept as a JPEG of the same picture (tests/domain/test_uploaded_images.py has more).
+        assert documents["card_front"].content == card_photo(front)
+        assert documents["card_back"].content == card_photo(back)
+        assert {d.content_type for d in documents.values()} == {"image/jpeg"}
         assert all(d.patient_id == appointment.patient_id for d in documents.values())
         assert all(d.appointment_id == appointment.id for d in documents.values())
         stored_flag = fresh.get(Flag, flag.id)

@@ -388,7 +388,9 @@ def test_accepting_new_insurance_ends_the_old_coverage_and_adds_the_new_one_with
         )
         assert new.effective_from == DAY
         assert new.effective_to is None
-        assert (new.card_front, new.card_back) == (front, back)
+        assert (new.card_front, new.card_back) == (
+            insurance.card_photo(front), insurance.card_photo(back),
+        )
         assert ended.rank == 2
         assert ended.effective_to == DAY - timedelta(days=1)
         assert insurance.primary_coverage(fresh.get(Patient, patient.id), DAY).payer == (

@@ -42,6 +42,21 @@ def current_staff(now: datetime | None = None) -> dict[str, Any] | None:
     return user
 
 
+def guard_live_view(now: datetime | None = None) -> None:
+    """For a part of a page that refreshes by itself (the board, the queue, the alerts).
+
+    A refresh is not someone at the screen, so it does not count as activity; when the idle
+    limit passes, the member is signed out and the whole app redrawn as the sign-in page,
+    even if nobody touches the screen: no names stay up on an unattended desk."""
+    user = st.session_state.get(STAFF_KEY)
+    if user is None:
+        st.stop()
+    if (now or utcnow()) - user["last_seen"] > idle_limit():
+        sign_out()
+        st.session_state["signed_out_reason"] = "idle"
+        st.rerun(scope="app")
+
+
 def sign_out() -> None:
     """Forget everything this browser session held: the user and every page's state."""
     for key in list(st.session_state.keys()):

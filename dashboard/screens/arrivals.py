@@ -8,7 +8,7 @@ import streamlit as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.auth import require_role
+from dashboard.auth import guard_live_view, require_role
 from dashboard.context import app_context
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
@@ -36,6 +36,7 @@ def page() -> None:
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _alert_strip(user: dict) -> None:
+    guard_live_view()
     ctx = app_context()
     with Session(ctx.engine) as session:
         rows = alerts(session)
@@ -88,6 +89,7 @@ def _matches(row: AppointmentRow) -> bool:
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _board() -> None:
+    guard_live_view()
     ctx = app_context()
     tz = ctx.settings.tz
     now = utcnow()

@@ -10,7 +10,7 @@ import streamlit as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.auth import require_role
+from dashboard.auth import guard_live_view, require_role
 from dashboard.context import app_context
 from shared.clinic_time import clinic_today, day_bounds
 from shared.db import session_scope
@@ -48,6 +48,7 @@ def _act(user: dict, action: Callable[..., object], appointment_id: int, version
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _queue(user: dict) -> None:
+    guard_live_view()
     ctx = app_context()
     tz = ctx.settings.tz
     now = utcnow()

@@ -108,6 +108,30 @@ def test_idle_session_is_signed_out(clinic) -> None:
     assert "signed out" in " ".join(i.value for i in at.info)
 
 
+def _live_board() -> None:
+    """A part of a page that refreshes by itself, with a name on it."""
+    from datetime import timedelta
+
+    import streamlit as st
+
+    from dashboard.auth import guard_live_view
+    from shared.models import utcnow
+
+    if "staff" not in st.session_state and "signed_out_reason" not in st.session_state:
+        st.session_state["staff"] = {"user_id": 1, "role": "representative", "name": "Rep",
+                                     "last_seen": utcnow() - timedelta(minutes=16)}
+    guard_live_view()
+    st.write("Elena Parker")
+
+
+def test_a_board_left_alone_signs_out_at_the_idle_limit_without_a_touch(clinic) -> None:
+    at = AppTest.from_function(_live_board, default_timeout=30)
+    at.run()
+    assert "staff" not in at.session_state
+    assert at.session_state["signed_out_reason"] == "idle"
+    assert "Elena Parker" not in " ".join(m.value for m in at.markdown)
+
+
 @pytest.mark.expected_app_error
 def test_unreachable_database_shows_a_clear_page(app_db, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHECKIN_DATABASE_URL", "postgresql+psycopg://nobody:secretpw@127.0.0.1:1/x")

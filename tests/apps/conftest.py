@@ -116,3 +116,15 @@ def dashboard_as(username: str, screen: str | None = None) -> AppTest:
         at.switch_page(f"screens/{screen}.py").run()
         assert not at.exception, at.exception
     return at
+
+
+def kiosk_step(at: AppTest) -> str:
+    """The kiosk step the patient is on."""
+    return at.session_state["kiosk"]["step"]
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    """Press the button with `key` and let the app run."""
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at

@@ -36,7 +36,7 @@ from shared.models import (
 )
 from shared.services import checkin, clinic_settings
 from shared.services.consent import text_hash
-from tests.apps.conftest import KIOSK
+from tests.apps.conftest import KIOSK, click, kiosk_step
 from tests.apps.test_kiosk_flow import _answer_all_questions, _find_by_name
 from tests.factories import image_bytes, make_appointment, make_consent_form, make_patient
 
@@ -83,17 +83,7 @@ def _on_consent(engine, appointment_id: int, lang: str = "en") -> AppTest:
                                  "appointment_id": appointment_id,
                                  "check_in_id": _begin(engine, appointment_id)}
     at.run()
-    assert _step(at) == "consent"
-    return at
-
-
-def _step(at: AppTest) -> str:
-    return at.session_state["kiosk"]["step"]
-
-
-def _click(at: AppTest, key: str) -> AppTest:
-    at.button(key=key).click().run()
-    assert not at.exception, at.exception
+    assert kiosk_step(at) == "consent"
     return at
 
 
@@ -123,7 +113,7 @@ def _sign(at: AppTest, name: str, relationship: SignerRelationship | None = None
     if relationship is not None:
         at.radio[0].set_value(relationship)
     at.text_input[0].input(name)
-    return _click(at, "consent_sign")
+    return click(at, "consent_sign")
 
 
 def _texts(at: AppTest) -> list[str]:
@@ -151,22 +141,22 @@ def test_after_the_questions_a_patient_with_forms_due_signs_one_and_leaves_two_f
     info = consent_day
     at = _find_by_name(AppTest.from_file(KIOSK, default_timeout=30).run(),
                        info.patient_family_name, info.birth_date)
-    _click(at, "appointment_ok")
-    _click(at, "details_ok")
-    _click(at, "insurance_same")
+    click(at, "appointment_ok")
+    click(at, "details_ok")
+    click(at, "insurance_same")
     _answer_all_questions(at, app_db)
 
-    assert _step(at) == "consent"
+    assert kiosk_step(at) == "consent"
     assert at.title[0].value == "Consent to treatment"
     signer = f"{info.patient_given_name} {info.patient_family_name}"
     _sign(at, f"  {info.patient_given_name}   {info.patient_family_name} ")
-    assert _step(at) == "consent"
+    assert kiosk_step(at) == "consent"
     assert at.title[0].value == "Notice of privacy practices"
-    _click(at, "consent_skip")
+    click(at, "consent_skip")
     assert at.title[0].value == "Financial policy"
-    _click(at, "consent_skip")
+    click(at, "consent_skip")
 
-    assert _step(at) == "done"
+    assert kiosk_step(at) == "done"
     assert at.title[0].value == "Almost done"
     assert any("Please stop at the front desk" in text for text in _texts(at))
     general = _version(app_db, "general_consent")
@@ -223,7 +213,7 @@ def test_pressing_sign_without_drawing_is_refused_and_stores_nothing(
     if strokes is not None:
         _draw(at, strokes=strokes)
     at.text_input[0].input("Elena Parker")
-    _click(at, "consent_sign")
+    click(at, "consent_sign")
 
     assert [e.value for e in at.error] == ["Please sign in the box with your finger."]
     assert at.title[0].value == "Consent to treatment"
@@ -235,9 +225,9 @@ def test_pressing_sign_without_drawing_is_refused_and_stores_nothing(
 def test_a_cleared_signature_is_not_signed(app_db, consent_day) -> None:
     at = _on_consent(app_db, consent_day.appointment_id)
     _draw(at)
-    _click(at, "consent_clear")
+    click(at, "consent_clear")
     at.text_input[0].input("Elena Parker")
-    _click(at, "consent_sign")
+    click(at, "consent_sign")
 
     assert [e.value for e in at.error] == ["Please sign in the box with your finger."]
     assert _signatures(app_db) == []
@@ -247,7 +237,7 @@ def test_a_signature_without_a_typed_name_is_refused(app_db, consent_day) -> Non
     at = _on_consent(app_db, consent_day.appointment_id)
     _draw(at)
     at.text_input[0].input(" E ")
-    _click(at, "consent_sign")
+    click(at, "consent_sign")
 
     assert [e.value for e in at.error] == ["Please type your full name."]
     assert _signatures(app_db) == []
@@ -263,10 +253,10 @@ def test_declining_every_form_asks_the_desk_about_each_and_signs_nothing(
     shown = []
     for _ in DUE:
         shown.append(at.title[0].value)
-        _click(at, "consent_skip")
+        click(at, "consent_skip")
 
     assert shown == ["Consent to treatment", "Notice of privacy practices", "Financial policy"]
-    assert _step(at) == "done"
+    assert kiosk_step(at) == "done"
     assert at.title[0].value == "Almost done"
     assert _signatures(app_db) == []
     flagged = _consent_flags(app_db)
@@ -325,7 +315,7 @@ def test_a_spanish_reader_reads_and_signs_the_spanish_text(app_db, consent_day) 
             "Necesito ayuda"} <= labels
     assert not {"I agree and sign", "Clear the signature", "I need help"} & labels
 
-    _click(at, "consent_sign")  # nothing drawn: the refusal is in Spanish too
+    click(at, "consent_sign")  # nothing drawn: the refusal is in Spanish too
     assert [e.value for e in at.error] == ["Firme en el recuadro con el dedo, por favor."]
     _sign(at, "Elena Parker")
     assert at.title[0].value == "Aviso de prácticas de privacidad"

@@ -27,7 +27,7 @@ from shared.models import (
     utcnow,
 )
 from shared.services import checkin, clinic_settings, tokens
-from tests.apps.conftest import KIOSK
+from tests.apps.conftest import KIOSK, click, kiosk_step
 
 
 @pytest.fixture
@@ -44,16 +44,6 @@ def _kiosk() -> AppTest:
     return at
 
 
-def _step(at: AppTest) -> str:
-    return at.session_state["kiosk"]["step"]
-
-
-def _click(at: AppTest, key: str) -> AppTest:
-    at.button(key=key).click().run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _submit(at: AppTest, label: str) -> AppTest:
     next(b for b in at.button if b.label == label).click().run()
     assert not at.exception, at.exception
@@ -65,7 +55,7 @@ def _enter_birth_date(at: AppTest, prefix: str, when) -> None:
 
 
 def _find_by_name(at: AppTest, family: str, birth) -> AppTest:
-    _click(at, "btn_start_name")
+    click(at, "btn_start_name")
     at.text_input(key="find_family").input(family)
     _enter_birth_date(at, "find", birth)
     return _submit(at, "Find my appointment")
@@ -91,7 +81,7 @@ def _answer_current_question(at: AppTest, choices: dict[str, str]) -> None:
 def _answer_all_questions(at: AppTest, engine) -> None:
     choices = _choice_values(engine)
     for _ in range(12):
-        if _step(at) != "questions":
+        if kiosk_step(at) != "questions":
             return
         _answer_current_question(at, choices)
         _submit(at, "Next")
@@ -100,16 +90,16 @@ def _answer_all_questions(at: AppTest, engine) -> None:
 
 def test_name_and_birth_date_check_in_ends_checked_in(app_db, demo_day) -> None:
     at = _find_by_name(_kiosk(), demo_day.patient_family_name.upper(), demo_day.birth_date)
-    assert _step(at) == "appointment"
+    assert kiosk_step(at) == "appointment"
     assert at.title[0].value == f"Hello, {demo_day.patient_given_name}"
-    _click(at, "appointment_ok")
-    assert _step(at) == "details"
-    _click(at, "details_ok")
-    assert _step(at) == "insurance"
-    _click(at, "insurance_same")
-    assert _step(at) == "questions"
+    click(at, "appointment_ok")
+    assert kiosk_step(at) == "details"
+    click(at, "details_ok")
+    assert kiosk_step(at) == "insurance"
+    click(at, "insurance_same")
+    assert kiosk_step(at) == "questions"
     _answer_all_questions(at, app_db)
-    assert _step(at) == "done", at.error
+    assert kiosk_step(at) == "done", at.error
     assert at.title[0].value == "You're checked in"
     with Session(app_db) as session:
         appointment = session.get(Appointment, demo_day.appointment_id)
@@ -122,8 +112,8 @@ def test_name_and_birth_date_check_in_ends_checked_in(app_db, demo_day) -> None:
 
 def test_nothing_of_the_patient_is_left_after_finish(app_db, demo_day) -> None:
     at = _find_by_name(_kiosk(), demo_day.patient_family_name, demo_day.birth_date)
-    _click(at, "btn_help_anywhere")
-    _click(at, "help_back")
+    click(at, "btn_help_anywhere")
+    click(at, "help_back")
     assert at.session_state["kiosk"] == {"step": "welcome", "lang": "en",
                                          "last_activity": at.session_state["kiosk"][
                                              "last_activity"]}
@@ -137,17 +127,17 @@ def test_wrong_birth_date_three_times_locks_the_code(app_db, demo_day) -> None:
         issued = tokens.issue_token(session, appointment, secret_key=settings.secret_key,
                                     tz=settings.tz, now=utcnow())
     at = _kiosk()
-    _click(at, "btn_start_scan")
+    click(at, "btn_start_scan")
     at.text_input(key="scan_code").input(issued.token + "\n")
     _submit(at, "Continue")
-    assert _step(at) == "verify_birth_date"
+    assert kiosk_step(at) == "verify_birth_date"
     wrong = demo_day.birth_date - timedelta(days=1)
     for attempt in range(3):
         _enter_birth_date(at, "verify", wrong)
         _submit(at, "Continue")
         if attempt < 2:
             assert "try 1 more" in at.error[0].value or "try 2 more" in at.error[0].value
-    assert _step(at) == "see_desk"
+    assert kiosk_step(at) == "see_desk"
     with Session(app_db) as session:
         flag = session.scalars(select(Flag).where(Flag.kind == FlagKind.IDENTITY_FAILED)).one()
         assert flag.status == FlagStatus.OPEN
@@ -166,14 +156,14 @@ def test_a_code_replaced_while_the_birth_date_is_typed_checks_no_one_in(
                                       tz=settings.tz, now=utcnow()).token
 
     at = _kiosk()
-    _click(at, "btn_start_scan")
+    click(at, "btn_start_scan")
     at.text_input(key="scan_code").input(print_slip())
     _submit(at, "Continue")
-    assert _step(at) == "verify_birth_date"
+    assert kiosk_step(at) == "verify_birth_date"
     print_slip()  # meanwhile the desk prints a new slip: the scanned code stops working
     _enter_birth_date(at, "verify", demo_day.birth_date)
     _submit(at, "Continue")
-    assert _step(at) == "see_desk"
+    assert kiosk_step(at) == "see_desk"
     with Session(app_db) as session:
         assert session.scalars(select(CheckIn)).all() == []
         assert session.get(Appointment, demo_day.appointment_id).status == AppointmentStatus.BOOKED
@@ -189,20 +179,20 @@ def test_link_on_a_phone_opens_the_birth_date_step_and_leaves_the_url(app_db, de
     at.query_params["code"] = issued.token
     at.run()
     assert not at.exception
-    assert _step(at) == "verify_birth_date"
+    assert kiosk_step(at) == "verify_birth_date"
     assert "code" not in at.query_params
     _enter_birth_date(at, "verify", demo_day.birth_date)
     _submit(at, "Continue")
-    assert _step(at) == "appointment"
+    assert kiosk_step(at) == "appointment"
 
 
 def test_changed_phone_becomes_a_flag_and_the_record_is_unchanged(app_db, demo_day) -> None:
     at = _find_by_name(_kiosk(), demo_day.patient_family_name, demo_day.birth_date)
-    _click(at, "appointment_ok")
-    _click(at, "details_edit")
+    click(at, "appointment_ok")
+    click(at, "details_edit")
     at.text_input(key="details_phone").input("(312) 555-0199")
     _submit(at, "Save and continue")
-    assert _step(at) == "insurance"
+    assert kiosk_step(at) == "insurance"
     with Session(app_db) as session:
         flag = session.scalars(select(Flag).where(Flag.kind == FlagKind.PHONE_CHANGE)).one()
         assert flag.new_value == {"phone": "+13125550199"}
@@ -212,12 +202,12 @@ def test_changed_phone_becomes_a_flag_and_the_record_is_unchanged(app_db, demo_d
 
 def test_bad_phone_gets_a_clear_message_and_keeps_what_was_typed(app_db, demo_day) -> None:
     at = _find_by_name(_kiosk(), demo_day.patient_family_name, demo_day.birth_date)
-    _click(at, "appointment_ok")
-    _click(at, "details_edit")
+    click(at, "appointment_ok")
+    click(at, "details_edit")
     at.text_input(key="details_city").input("Springfield Heights")
     at.text_input(key="details_phone").input("12")
     _submit(at, "Save and continue")
-    assert _step(at) == "details"
+    assert kiosk_step(at) == "details"
     assert any("does not look like a phone number" in e.value for e in at.error)
     assert at.text_input(key="details_city").value == "Springfield Heights"
 
@@ -227,14 +217,14 @@ def test_already_checked_in_patient_is_told_so(app_db, demo_day) -> None:
         appointment = session.get(Appointment, demo_day.appointment_id)
         appointment.status = AppointmentStatus.CHECKED_IN
     at = _find_by_name(_kiosk(), demo_day.patient_family_name, demo_day.birth_date)
-    assert _step(at) == "already_checked_in"
+    assert kiosk_step(at) == "already_checked_in"
     assert at.title[0].value == "You're already checked in"
 
 
 def test_unknown_name_says_so_in_spanish(app_db, demo_day) -> None:
     at = _kiosk()
-    _click(at, "lang_es")
-    _click(at, "btn_start_name")
+    click(at, "lang_es")
+    click(at, "btn_start_name")
     at.text_input(key="find_family").input("Inexistente")
     _enter_birth_date(at, "find", demo_day.birth_date)
     _submit(at, "Buscar mi cita")
@@ -247,7 +237,7 @@ def test_wrong_birth_dates_slow_the_kiosk_down_and_starting_over_does_not_reset_
     # The clock stands still: every try comes before the wait after the third miss is over.
     with time_machine.travel(utcnow(), tick=False):
         at = _kiosk()
-        _click(at, "btn_start_name")
+        click(at, "btn_start_name")
         shown = []
         for n in range(4):
             at.text_input(key="find_family").input(demo_day.patient_family_name)
@@ -257,9 +247,9 @@ def test_wrong_birth_dates_slow_the_kiosk_down_and_starting_over_does_not_reset_
         assert shown[:3] == [shown[0]] * 3 and "could not find" in shown[0]
         assert shown[3].startswith("Please wait")
         # Starting over, even the right birth date waits: the count is the kiosk's.
-        _click(at, "find_back")
+        click(at, "find_back")
         _find_by_name(at, demo_day.patient_family_name, demo_day.birth_date)
-        assert _step(at) == "find_by_name"
+        assert kiosk_step(at) == "find_by_name"
         assert at.error[0].value.startswith("Please wait")
     with Session(app_db) as session:
         assert session.get(KioskLookup, "kiosk-1").misses == 3
@@ -297,7 +287,7 @@ def test_every_screen_offers_help_and_shows_no_traceback(
 
 def test_walk_in_reaches_the_desk_with_name_birth_date_phone_and_reason(app_db, demo_day) -> None:
     at = _kiosk()
-    _click(at, "btn_no_appointment")
+    click(at, "btn_no_appointment")
     at.text_input(key="walkin_given").input("Rosa")
     at.text_input(key="walkin_family").input("Quintanilla")
     _enter_birth_date(at, "walkin", demo_day.birth_date.replace(year=1970))
@@ -308,7 +298,7 @@ def test_walk_in_reaches_the_desk_with_name_birth_date_phone_and_reason(app_db, 
     at.text_input(key="walkin_phone").input("(312) 555-0166")
     at.text_input(key="walkin_reason").input("Sore throat")
     _submit(at, "Let the front desk know")
-    assert _step(at) == "walk_in_done"
+    assert kiosk_step(at) == "walk_in_done"
     with Session(app_db) as session:
         flag = session.scalars(select(Flag).where(Flag.kind == FlagKind.WALK_IN)).one()
     assert flag.new_value["phone"] == "+13125550166"

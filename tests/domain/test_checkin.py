@@ -514,14 +514,20 @@ def test_finishing_with_nothing_for_the_desk_checks_the_patient_in(session: Sess
     assert check_in.completed_at == now
 
 
-def test_an_open_coverage_flag_keeps_the_patient_arrived_and_sends_them_to_the_desk(
-    session: Session,
-) -> None:
+def _with_expired_coverage_flag(session: Session) -> tuple[Appointment, CheckIn]:
+    """A check-in under way for a patient whose coverage ran out (the desk must see them)."""
     appointment = make_appointment(session)
     check_in = start_check_in(session, appointment, START - minutes(10))
     flags.raise_flag(session, kind=FlagKind.COVERAGE_EXPIRED, severity=FlagSeverity.WARNING,
                      now=START - minutes(8), patient_id=appointment.patient_id,
                      appointment_id=appointment.id, kiosk_id=KIOSK)
+    return appointment, check_in
+
+
+def test_an_open_coverage_flag_keeps_the_patient_arrived_and_sends_them_to_the_desk(
+    session: Session,
+) -> None:
+    appointment, check_in = _with_expired_coverage_flag(session)
 
     done = finish(session, check_in, START - minutes(5))
 
@@ -536,11 +542,7 @@ def test_an_open_coverage_flag_keeps_the_patient_arrived_and_sends_them_to_the_d
 def test_a_check_in_that_ended_at_the_desk_is_not_opened_again_with_the_same_code(
     session: Session,
 ) -> None:
-    appointment = make_appointment(session)
-    check_in = start_check_in(session, appointment, START - minutes(10))
-    flags.raise_flag(session, kind=FlagKind.COVERAGE_EXPIRED, severity=FlagSeverity.WARNING,
-                     now=START - minutes(8), patient_id=appointment.patient_id,
-                     appointment_id=appointment.id, kiosk_id=KIOSK)
+    appointment, check_in = _with_expired_coverage_flag(session)
     assert finish(session, check_in, START - minutes(5)).needs_desk is True
 
     with pytest.raises(AlreadyCheckedIn):

@@ -6,11 +6,8 @@ or by family name and birth date, with the last 4 phone digits when two patients
 
 from __future__ import annotations
 
-from io import BytesIO
-
 import streamlit as st
 import zxingcpp
-from PIL import Image, UnidentifiedImageError
 
 from kiosk.state import go, kiosk_id, kiosk_state, tr
 from kiosk.widgets import birth_date_input, help_button, start_over_button
@@ -18,7 +15,7 @@ from shared.db import session_scope
 from shared.errors import TokenInvalid
 from shared.models import Channel, utcnow
 from shared.runtime import AppContext
-from shared.services import checkin, clinic_settings, lookups
+from shared.services import checkin, clinic_settings, images, lookups
 from shared.services.checkin import MAX_IDENTITY_ATTEMPTS
 from shared.services.slips import format_date, format_time
 
@@ -26,9 +23,8 @@ from shared.services.slips import format_date, format_time
 def decode_qr(image_bytes: bytes) -> str | None:
     """The text of the first QR code in a camera photo, or None."""
     try:
-        image = Image.open(BytesIO(image_bytes))
-        found = zxingcpp.read_barcodes(image)
-    except (UnidentifiedImageError, OSError, ValueError):
+        found = zxingcpp.read_barcodes(images.grey_frame(image_bytes))
+    except (images.UnusableImage, ValueError):
         return None
     return found[0].text if found else None
 

@@ -117,3 +117,19 @@ def test_an_unexpected_error_is_calm_on_screen_and_keeps_patient_data_out_of_the
     assert "Algo salió mal" in at.error[0].value
     assert "kiosk step done failed" in caplog.text
     assert "Vanterpool" not in caplog.text and "1986" not in caplog.text
+
+
+def test_a_camera_frame_is_read_for_its_code_and_a_hostile_one_is_not_decoded() -> None:
+    import io
+
+    import qrcode
+
+    from kiosk.steps.find import decode_qr
+    from tests.domain.test_uploaded_images import png_bomb
+
+    frame = io.BytesIO()
+    qrcode.make("http://localhost:8501/?code=abc123").save(frame, format="PNG")
+    assert decode_qr(frame.getvalue()) == "http://localhost:8501/?code=abc123"
+    # 400 megapixels in a few kilobytes: refused before decoding, the patient can try again.
+    assert decode_qr(png_bomb(20000, 20000)) is None
+    assert decode_qr(b"not a picture at all") is None

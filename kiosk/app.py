@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import streamlit as st
@@ -15,18 +15,21 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kiosk.state import kiosk_state, lang, reset, tr  # noqa: E402
+from kiosk.state import kiosk_state, lang, passing_fault, reset, tr  # noqa: E402
 from kiosk.steps import find, finish, intake, visit, welcome  # noqa: E402
 from kiosk.steps import help as help_step  # noqa: E402
 from kiosk.style import apply_kiosk_style  # noqa: E402
-from shared.db import session_scope  # noqa: E402
+from shared.db import DatabaseUnavailable, check_connection, session_scope  # noqa: E402
 from shared.errors import DomainError  # noqa: E402
 from shared.i18n import DEFAULT_LANGUAGE, t  # noqa: E402
 from shared.models import utcnow  # noqa: E402
 from shared.runtime import AppContext, AppUnavailable, open_app  # noqa: E402
 from shared.services import checkin, clinic_settings  # noqa: E402
+from shared.services.clinic_settings import ClinicSettings  # noqa: E402
 
 log = logging.getLogger("kiosk")
+# How often a step paused by a database blink tries again by itself.
+RETRY_EVERY = timedelta(seconds=3)
 
 STEPS = {
     "welcome": lambda ctx: welcome.render(_welcome_message(ctx)),
@@ -67,13 +70,24 @@ def _inactivity_watch(ctx: AppContext) -> None:
     state = kiosk_state()
     if state.get("step") == "welcome" and state.get("lang") == DEFAULT_LANGUAGE:
         return
-    with Session(ctx.engine) as session:
-        timeout = timedelta(seconds=clinic_settings.load(session).kiosk_timeout_seconds)
+    try:
+        with Session(ctx.engine) as session:
+            timeout = timedelta(seconds=clinic_settings.load(session).kiosk_timeout_seconds)
+    except Exception as exc:
+        if passing_fault(exc) is None:
+            raise
+        # The database blinked: the patient is still forgotten after the usual time.
+        timeout = timedelta(seconds=ClinicSettings().kiosk_timeout_seconds)
     idle = utcnow() - state.get("last_activity", utcnow())
     if idle >= timeout:
         if state.get("check_in_id") and "completion" not in state:
-            with session_scope(ctx.engine) as session:
-                checkin.abandon(session, state["check_in_id"], utcnow())
+            try:
+                with session_scope(ctx.engine) as session:
+                    checkin.abandon(session, state["check_in_id"], utcnow())
+            except Exception as exc:
+                if passing_fault(exc) is None:
+                    raise
+                log.warning("kiosk could not mark a check-in abandoned: %s", type(exc).__name__)
         reset()
         st.rerun()
     if idle >= timeout - WARN_BEFORE_RESET:
@@ -81,6 +95,19 @@ def _inactivity_watch(ctx: AppContext) -> None:
             st.warning(tr("kiosk.still_there"))
             st.button(tr("kiosk.still_here"), key="still_here", type="primary",
                       width="stretch", on_click=_touch)
+
+
+@st.fragment(run_every=RETRY_EVERY.total_seconds())
+def _wait_for_database(ctx: AppContext, paused_at: datetime) -> None:
+    """Try the step again, by itself, as soon as the database answers: on this part's own
+    timer only, never in the run that has just shown the pause (that would spin)."""
+    if utcnow() - paused_at < RETRY_EVERY:
+        return
+    try:
+        check_connection(ctx.engine)
+    except DatabaseUnavailable:
+        return
+    st.rerun(scope="app")
 
 
 def _touch() -> None:
@@ -119,12 +146,27 @@ def main() -> None:
     # "Are you still there?" is seen wherever the patient has scrolled.
     _inactivity_watch(ctx)
     render = STEPS.get(step, STEPS["welcome"])
+    fault = state.pop("fault", None)
+    if fault is not None:
+        # A button's action failed (kiosk_action): say so calmly, on the same step.
+        key, params = fault
+        st.warning(tr(key, **params))
     try:
         render(ctx)
     except DomainError as exc:
         st.error(tr(exc.key, **exc.params))
         st.button(tr("kiosk.start_over"), key="error_start_over", on_click=reset, width="stretch")
     except Exception as exc:  # a patient never sees a traceback
+        key = passing_fault(exc)
+        if key is not None:
+            # The database blinked or the desk changed the visit: nothing is lost, and the
+            # step comes back by itself once the database answers again.
+            log.warning("kiosk step %s paused: %s", step, type(exc).__name__)
+            st.warning(tr(key))
+            st.button(tr("kiosk.start_over"), key="error_start_over", on_click=reset,
+                      width="stretch")
+            _wait_for_database(ctx, utcnow())
+            return
         # The step, the error type and where it happened; never the message, which may
         # hold what the patient typed.
         log.error("kiosk step %s failed: %s\n%s", step, type(exc).__name__,

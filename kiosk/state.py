@@ -6,12 +6,22 @@ drops it all at once.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
+from shared.db import DatabaseUnavailable
+from shared.errors import DomainError
 from shared.i18n import DEFAULT_LANGUAGE, t
+
+log = logging.getLogger("kiosk")
 
 STATE_KEY = "kiosk"
 DEFAULT_KIOSK_ID = "kiosk-1"
@@ -51,3 +61,36 @@ def kiosk_id() -> str:
     raw = st.query_params.get("kiosk") or os.environ.get("CHECKIN_KIOSK_ID") or DEFAULT_KIOSK_ID
     cleaned = "".join(ch for ch in raw if ch.isalnum() or ch in "-_")[:32]
     return cleaned or DEFAULT_KIOSK_ID
+
+
+def passing_fault(exc: BaseException) -> str | None:
+    """The message key for a fault that passes by itself (the database blinked, or the desk
+    changed the visit meanwhile), or None for a real error."""
+    if isinstance(exc, StaleDataError):
+        return "kiosk.changed_meanwhile"
+    if isinstance(exc, DatabaseUnavailable | OperationalError | InterfaceError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return "kiosk.try_again"
+    return None
+
+
+def kiosk_action(action: Callable[..., None]) -> Callable[..., None]:
+    """For a button's callback that saves something. A fault becomes a calm message on the
+    same step, in the patient's language, never Streamlit's error page: what was saved before
+    stays saved, and pressing again works once the database is back."""
+
+    @functools.wraps(action)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            action(*args, **kwargs)
+        except DomainError as exc:
+            kiosk_state()["fault"] = (exc.key, exc.params)
+        except Exception as exc:
+            key = passing_fault(exc)
+            # The action and the error type only: the message may hold what was typed.
+            (log.warning if key else log.error)(
+                "kiosk action %s failed: %s\n%s", action.__name__, type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)))
+            kiosk_state()["fault"] = (key or "kiosk.error_generic", {})
+
+    return run

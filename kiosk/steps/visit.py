@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kiosk.state import go, kiosk_id, kiosk_state, lang, tr
+from kiosk.state import go, kiosk_action, kiosk_id, kiosk_state, lang, tr
 from kiosk.widgets import help_button
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
@@ -16,6 +16,7 @@ from shared.services.insurance import CoverageState, InsuranceInvalid
 from shared.services.slips import format_time
 
 
+@kiosk_action
 def _step_done(ctx: AppContext, step: str, next_step: str) -> None:
     with session_scope(ctx.engine) as session:
         checkin.mark_step(session, kiosk_state()["check_in_id"], step, utcnow())
@@ -149,6 +150,7 @@ def render_insurance(ctx: AppContext) -> None:
     help_button()
 
 
+@kiosk_action
 def _confirm_same(ctx: AppContext) -> None:
     state = kiosk_state()
     now = utcnow()
@@ -160,6 +162,7 @@ def _confirm_same(ctx: AppContext) -> None:
     go("questions")
 
 
+@kiosk_action
 def _self_pay(ctx: AppContext) -> None:
     state = kiosk_state()
     now = utcnow()

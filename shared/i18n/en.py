@@ -17,6 +17,8 @@ MESSAGES: dict[str, str] = {
     "kiosk.privacy_note": "Your information stays private. Nothing about you is shown to others.",
     "kiosk.unavailable_title": "Check-in is not available right now",
     "kiosk.unavailable_body": "Please see the front desk. We are sorry for the wait.",
+    "kiosk.try_again": "We could not save that just now. Nothing you already entered is lost. Please wait a moment and try again, or see the front desk.",
+    "kiosk.changed_meanwhile": "The front desk has just updated your visit. Please try again, or see the front desk.",
     "kiosk.error_generic": "Something went wrong. Please see the front desk; nothing you entered was lost.",
     "kiosk.today": "Today is {date}.",
     "kiosk.help_title": "Someone is coming to help you",

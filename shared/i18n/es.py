@@ -17,6 +17,8 @@ MESSAGES: dict[str, str] = {
     "kiosk.privacy_note": "Su información es privada. No se muestra nada suyo a otras personas.",
     "kiosk.unavailable_title": "El registro no está disponible en este momento",
     "kiosk.unavailable_body": "Por favor, pase a la recepción. Disculpe la espera.",
+    "kiosk.try_again": "No pudimos guardar eso en este momento. No se perdió nada de lo que ya ingresó. Espere un momento e inténtelo de nuevo, o pase a la recepción.",
+    "kiosk.changed_meanwhile": "La recepción acaba de actualizar su cita. Inténtelo de nuevo, o pase a la recepción.",
     "kiosk.error_generic": "Algo salió mal. Por favor, pase a la recepción; no se perdió nada de lo que escribió.",
     "kiosk.today": "Hoy es {date}.",
     "kiosk.help_title": "Alguien viene a ayudarle",

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import get_settings
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# Writers queue for the file's write lock this long before a "database is locked" (10
+# processes finishing check-ins at once wait well under a second each on this machine).
+SQLITE_BUSY_TIMEOUT_MS = 15000
 SQLITE_FILE_MODE = 0o600
 
 

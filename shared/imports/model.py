@@ -446,6 +446,9 @@ def _start(b: _Builder, raw: object, tz: ZoneInfo, label: str) -> datetime | Non
     except NonexistentTime:
         b.problem("import.reason_nonexistent_time", field=label)
         return None
+    except OverflowError:  # on the calendar's first or last day, moved off it by the offset
+        b.problem("import.reason_bad_time", field=label)
+        return None
     if start is None or not 2000 <= start.year <= 2100:
         b.problem("import.reason_bad_time", field=label)
         return None

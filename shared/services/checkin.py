@@ -87,7 +87,11 @@ def arrival_timing(start: datetime, now: datetime, tz: ZoneInfo, rules: ClinicSe
 def normalize_name(name: str) -> str:
     """Case, accents, spaces, hyphens and apostrophes do not matter: 'Núñez-O'Neil' matches
     'nunez oneil'."""
+    # Unicode's compatibility caseless match: folded again after decomposing, as a
+    # decomposition may hold capitals ('ᴬ' is 'A'). A dotless i is an i, as on a keyboard
+    # without one (and "I" is its capital).
     decomposed = unicodedata.normalize("NFKD", name.casefold())
+    decomposed = unicodedata.normalize("NFKD", decomposed.casefold().replace("ı", "i"))
     return "".join(ch for ch in decomposed if ch.isalnum())
 
 

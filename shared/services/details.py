@@ -17,6 +17,10 @@ from shared.services import flags
 POSTAL_CODE = re.compile(r"\d{5}(-\d{4})?")
 DEFAULT_REGION = "US"
 MAX_FIELD = 200
+# Narrower record columns: what the desk accepts must fit where it is written.
+MAX_LENGTH = {"city": 100, "state": 50, "emergency_relationship": 50}
+# Control characters no keyboard types (PostgreSQL refuses NUL), and lone surrogates.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,17 @@ def display_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+def clean_text(value: object) -> str:
+    """Typed text on one line: control characters and runs of whitespace become one space."""
+    return " ".join(_CONTROL.sub(" ", str(value)).split())
+
+
 def validate(details: ContactDetails) -> tuple[ContactDetails, dict[str, str]]:
     """Cleaned details and, per field, the catalog key of what is wrong."""
-    values = {k: " ".join(str(v).split()) for k, v in asdict(details).items()}
+    values = {k: clean_text(v) for k, v in asdict(details).items()}
     errors: dict[str, str] = {}
     for name, value in values.items():
-        if len(value) > MAX_FIELD:
+        if len(value) > MAX_LENGTH.get(name, MAX_FIELD):
             errors[name] = "details.error_too_long"
     for name in ("address_line", "city", "state", "postal_code", "phone"):
         if not values[name] and name not in errors:

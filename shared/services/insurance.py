@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from shared.errors import DomainError
 from shared.models import Coverage, Document, Flag, FlagKind, FlagSeverity, Patient
 from shared.services import flags, images
+from shared.services.details import clean_text
 
 MAX_IMAGE_BYTES = images.MAX_IMAGE_BYTES
 MEMBER_ID = re.compile(r"[A-Za-z0-9-]{3,40}")
@@ -104,7 +105,7 @@ def report_new_coverage(
     kiosk_id: str | None,
 ) -> Flag:
     """New insurance: stored as documents plus a flag for the desk to verify and accept."""
-    payer = " ".join(payer.split())
+    payer = clean_text(payer)
     member_id = member_id.strip().replace(" ", "")
     group_id = group_id.strip().replace(" ", "")
     if not payer or len(payer) > 120:

@@ -144,6 +144,8 @@ def validate_answer(v: KioskQuestionVersion, raw: Any) -> Any:
                                     low=_fmt(low), high=_fmt(high))
             return int(value) if value.is_integer() else value
         case Q.DATE:
+            if isinstance(raw, datetime):  # a date, not a time: the kiosk reads it back as one
+                raw = raw.date()
             if isinstance(raw, date):
                 return raw.isoformat()
             try:

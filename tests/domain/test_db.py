@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from shared.db import DatabaseUnavailable, check_connection, make_engine
+from shared.db import SQLITE_BUSY_TIMEOUT_MS, DatabaseUnavailable, check_connection, make_engine
 from shared.models import Appointment, AuditEvent
 from tests.factories import make_appointment, make_location, make_provider
 
@@ -31,7 +31,7 @@ def sqlite_file_engine(tmp_path: Path):
 
 @pytest.mark.parametrize(
     ("pragma", "expected"),
-    [("journal_mode", "wal"), ("foreign_keys", 1), ("busy_timeout", 5000)],
+    [("journal_mode", "wal"), ("foreign_keys", 1), ("busy_timeout", SQLITE_BUSY_TIMEOUT_MS)],
 )
 def test_the_sqlite_file_is_set_up_for_kiosk_and_dashboard_together(
     sqlite_file_engine, pragma: str, expected: object
@@ -44,7 +44,7 @@ def test_every_new_sqlite_connection_gets_the_same_settings(sqlite_file_engine) 
     with sqlite_file_engine.connect() as first, sqlite_file_engine.connect() as second:
         for conn in (first, second):
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
 
 
 def test_an_appointment_for_a_patient_who_does_not_exist_is_refused(session: Session) -> None:

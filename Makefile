@@ -7,13 +7,16 @@ KIOSK_PORT ?= 8501
 DASHBOARD_PORT ?= 8502
 HOST ?= localhost
 
-.PHONY: run test lint bench migrate seed-demo reset-demo venv clean-venv help
+.PHONY: run test test-clock screenshots lint bench mutate migrate seed-demo reset-demo venv clean-venv help
 
 help:
 	@echo "make run         set up, migrate, seed the demo on first run, start both apps"
-	@echo "make test        run the whole test suite"
+	@echo "make test        run the whole test suite (random order; the tree is left clean)"
+	@echo "make test-clock  the domain and app tests at 06:00, 15:55, 23:55 and on a DST Sunday"
+	@echo "make screenshots the browser tests, saving the README's screenshots in docs/"
 	@echo "make lint        ruff"
 	@echo "make bench       benchmarks"
+	@echo "make mutate      mutation testing of the rule modules (slow; see docs/known-mutants.md)"
 	@echo "make reset-demo  delete everything and seed a fresh demo day"
 
 # The virtual environment is (re)installed only when requirements.txt changes.
@@ -40,11 +43,39 @@ run: seed-demo
 test: venv
 	$(BIN)/python -m pytest
 
+# The suite must pass at any hour: the clinic's early morning, just before closing, just
+# before midnight, and on the spring-forward Sunday (a day the clinic is closed) a few minutes
+# before the clocks jump. Times are in the test clinic's zone, America/Chicago.
+TEST_CLOCKS := 2026-06-16T06:00:00-05:00 2026-06-16T15:55:00-05:00 \
+	2026-06-16T23:55:00-05:00 2026-03-08T01:55:00-06:00
+test-clock: venv
+	@for at in $(TEST_CLOCKS); do \
+		echo "== the clock at $$at"; \
+		CHECKIN_TEST_CLOCK=$$at $(BIN)/python -m pytest tests/domain tests/apps -q \
+			-p no:cacheprovider || exit 1; \
+	done
+
+screenshots: venv
+	CHECKIN_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser -q -p no:randomly
+
 lint: venv
 	$(BIN)/ruff check .
 
 bench: venv
 	$(BIN)/python -m bench
+
+# Mutation testing (mutmut, configured in pyproject.toml [tool.mutmut]): mutates the rule
+# modules, runs the domain tests on SQLite against each mutant, lists what was not killed and
+# prints the kill rate. Results are kept in mutants/, so a rerun only retests what changed.
+mutate: venv
+	$(BIN)/mutmut run --max-children 2
+	@$(BIN)/mutmut results
+	@$(BIN)/mutmut export-cicd-stats >/dev/null
+	@$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+		s['not_checked'] = s['total'] - sum(v for k, v in s.items() if k != 'total'); \
+		print('kill rate: {killed} of {total} mutants killed ({p:.1f}%); survived {survived},' \
+		' no tests {no_tests}, timeout {timeout}, suspicious {suspicious},' \
+		' not checked {not_checked}'.format(**s, p=100 * s['killed'] / max(s['total'], 1)))"
 
 clean-venv:
 	rm -rf $(VENV)

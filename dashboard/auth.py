@@ -121,7 +121,7 @@ def sign_in_form(ctx: AppContext) -> None:
         outcome = staff.authenticate(session, username, password, now=now)
     if not outcome.ok:
         assert outcome.error is not None
-        st.error(t(outcome.error.key))
+        st.error(t(outcome.error.key, **outcome.error.params))
         return
     st.session_state[STAFF_KEY] = {
         "user_id": outcome.user_id,

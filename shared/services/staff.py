@@ -94,6 +94,9 @@ class SignIn:
     role: StaffRole | None = None
     display_name: str = ""
     error: SignInRefused | None = None
+    # For the audit trail and tests only: the page shows the same refusal either way, so a
+    # lockout does not confirm that an account exists.
+    locked: bool = False
 
     @property
     def ok(self) -> bool:
@@ -104,23 +107,26 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
     """Check a username and password, counting failures in the caller's transaction.
 
     Returns an outcome instead of raising, so the failed-login count is committed along with
-    the refusal. The message does not tell an unknown username from a wrong password, and an
-    unknown username costs the same argon2 check as a known one, so timing does not tell
-    either. Five wrong passwords in a row lock the account for LOCK_MINUTES.
+    the refusal. The message does not tell an unknown username from a wrong password or a
+    locked account (the one refusal names the lock rule), and an unknown username costs the
+    same argon2 check as a known one, so timing does not tell either. Five wrong passwords in
+    a row lock the account for LOCK_MINUTES.
 
     Counting a failure and locking at the limit are one UPDATE ... RETURNING, and a right
     password is let in by a conditional UPDATE that holds only while the account is not
     locked: passwords tried at the same moment from many browsers are counted one by one.
     """
     user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
-    refused = SignInRefused("Wrong username or password.", key="error.sign_in_refused")
+    refused = SignInRefused("Wrong username or password.", key="error.sign_in_refused",
+                            tries=MAX_FAILED_LOGINS, minutes=LOCK_MINUTES)
     if user is None or not user.active:
         _password_matches(_DUMMY_HASH, password)
         return SignIn(error=refused)
-    locked = SignIn(error=SignInRefused(
-        "This account is locked for a while after too many wrong passwords.",
-        key="error.account_locked"))
+    locked = SignIn(error=refused, locked=True)
     if user.locked_until is not None and now < user.locked_until:
+        # The same argon2 check as every other answer, so a locked account is not told
+        # apart by answering sooner.
+        _password_matches(_DUMMY_HASH, password)
         return locked
     unlocked = (StaffUser.id == user.id,
                 or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now))

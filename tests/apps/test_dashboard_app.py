@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from shared.clinic_time import at_clinic_time, clinic_today
 from shared.config import get_settings
-from shared.models import StaffRole, utcnow
+from shared.models import StaffRole, StaffUser, utcnow
 from shared.services import staff
 from tests.apps.conftest import DASHBOARD, _clear_process_caches
 from tests.factories import make_appointment, make_patient
@@ -72,9 +73,13 @@ def test_representative_sees_todays_appointments_only(clinic) -> None:
     assert "2 appointments today" in _page_text(at)
 
 
+REFUSED = ("Wrong username or password. After 5 wrong tries in a row an account waits "
+           "15 minutes, or until a manager unlocks it.")
+
+
 def test_wrong_password_is_refused_with_a_clear_message(clinic) -> None:
     at = _sign_in(_dashboard(), password="wrong-password")
-    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert [e.value for e in at.error] == [REFUSED]
     assert not at.dataframe
 
 
@@ -88,8 +93,23 @@ def test_five_wrong_passwords_lock_the_account(clinic) -> None:
     for _ in range(5):
         _sign_in(at, password="wrong-password")
     _sign_in(at)  # even the right password is refused now
-    assert "locked" in at.error[0].value
+    assert [e.value for e in at.error] == [REFUSED]
     assert not at.dataframe
+    with Session(clinic) as session:
+        riley = session.scalars(select(StaffUser).where(StaffUser.username == "riley")).one()
+        assert riley.locked_until is not None
+
+
+def test_a_locked_account_answers_like_a_name_that_does_not_exist(clinic) -> None:
+    """Six tries on a real account and on a made-up name read the same, so a lockout does not
+    confirm that an account exists."""
+    answers = {}
+    for username in ("riley", "nobody.here"):
+        at = _dashboard()
+        for _ in range(6):
+            _sign_in(at, username=username, password="wrong-password")
+            answers.setdefault(username, []).append([e.value for e in at.error])
+    assert answers["riley"] == answers["nobody.here"] == [[REFUSED]] * 6
 
 
 def test_sign_out_clears_the_session(clinic) -> None:

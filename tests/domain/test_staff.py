@@ -195,13 +195,14 @@ def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(
 
     outcome = _sign_in(session, PASSWORD, now=last_failure + timedelta(minutes=1))
     assert not outcome.ok
+    assert outcome.locked
     assert outcome.error is not None
-    assert outcome.error.key == "error.account_locked"
+    assert outcome.error.key == "error.sign_in_refused"
 
     almost = last_failure + timedelta(minutes=LOCK_MINUTES) - timedelta(seconds=1)
     outcome = _sign_in(session, PASSWORD, now=almost)
+    assert outcome.locked
     assert outcome.error is not None
-    assert outcome.error.key == "error.account_locked"
 
     with Session(session.get_bind()) as fresh:
         assert "staff.locked" in fresh.scalars(select(AuditEvent.action)).all()
@@ -242,6 +243,7 @@ def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(session: S
     assert unknown.error is not None and wrong.error is not None
     assert unknown.error.key == wrong.error.key == "error.sign_in_refused"
     assert str(unknown.error) == str(wrong.error)
+    assert unknown.error.params == wrong.error.params
     assert (unknown.user_id, unknown.role, unknown.display_name) == (None, None, "")
     assert (wrong.user_id, wrong.role, wrong.display_name) == (None, None, "")
 
@@ -262,8 +264,8 @@ def test_twelve_wrong_passwords_at_once_lock_the_account_after_five(
     outcome = at_once(12, lambda n: _sign_in_alone(engine, f"wrong password {n}"))
 
     assert outcome.errors == []
-    keys = sorted(r.error.key for r in outcome.results)
-    assert keys == ["error.account_locked"] * 7 + ["error.sign_in_refused"] * 5
+    assert {r.error.key for r in outcome.results} == {"error.sign_in_refused"}
+    assert sorted(r.locked for r in outcome.results) == [False] * 5 + [True] * 7
     stored = _stored(session, user.id)
     assert stored.locked_until == NOW + timedelta(minutes=LOCK_MINUTES)
     with Session(engine) as fresh:
@@ -283,13 +285,13 @@ def test_the_right_password_among_eleven_wrong_ones_gets_in_only_before_the_lock
 
     assert outcome.errors == []
     signed_in = [r for r in outcome.results if r.ok]
-    refused = sorted(r.error.key for r in outcome.results if not r.ok)
+    counted = [r for r in outcome.results if not r.ok and not r.locked]
     stored = _stored(session, user.id)
     # Wrong passwords before the right one are forgiven by it and counted afresh after it,
     # so the account ends locked either way; nobody is let in after the fifth failure.
     assert len(signed_in) <= 1
     assert stored.locked_until == NOW + timedelta(minutes=LOCK_MINUTES)
-    assert refused.count("error.sign_in_refused") >= MAX_FAILED_LOGINS
+    assert len(counted) >= MAX_FAILED_LOGINS
 
 
 def test_after_the_lock_the_right_password_from_twelve_browsers_is_refused(
@@ -302,7 +304,7 @@ def test_after_the_lock_the_right_password_from_twelve_browsers_is_refused(
     outcome = at_once(12, lambda n: _sign_in_alone(engine, PASSWORD))
 
     assert outcome.errors == []
-    assert [r.error.key for r in outcome.results] == ["error.account_locked"] * 12
+    assert [(r.ok, r.locked) for r in outcome.results] == [(False, True)] * 12
 
 
 def test_an_unknown_username_costs_the_same_password_check_as_a_known_one(
@@ -320,3 +322,22 @@ def test_an_unknown_username_costs_the_same_password_check_as_a_known_one(
     _sign_in(session, "wrong password", username="nobody.here")
     _sign_in(session, "wrong password")
     assert checked == ["$argon2id", "$argon2id"]
+
+
+def test_a_locked_account_costs_the_same_password_check_as_an_open_one(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _add_maria(session)
+    for _ in range(MAX_FAILED_LOGINS):
+        _sign_in(session, "wrong password")
+    checked: list[str] = []
+    real = PasswordHasher.verify
+
+    def counting_verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+        checked.append(password_hash[:9])
+        return real(hasher, password_hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    outcome = _sign_in(session, PASSWORD)
+    assert outcome.locked
+    assert checked == ["$argon2id"]

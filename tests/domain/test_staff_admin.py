@@ -64,7 +64,7 @@ def refusal(result: SignIn) -> str | None:
 def lock_out(session: Session, user: StaffUser) -> None:
     for _ in range(MAX_FAILED_LOGINS):
         assert not sign_in(session, user, WRONG).ok
-    assert refusal(sign_in(session, user, STAFF_PASSWORD)) == "error.account_locked"
+    assert sign_in(session, user, STAFF_PASSWORD).locked
 
 
 def stored(session: Session, user_id: int) -> StaffUser:

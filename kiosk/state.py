@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shared.db import DatabaseUnavailable
 from shared.errors import DomainError
 from shared.i18n import DEFAULT_LANGUAGE, t
+from shared.text import t_plain
 
 log = logging.getLogger("kiosk")
 
@@ -40,6 +41,13 @@ def lang() -> str:
 def tr(key: str, /, **params: object) -> str:
     """A message in the patient's chosen language."""
     return t(key, lang(), **params)
+
+
+def tr_plain(key: str, /, **params: object) -> str:
+    """`tr` for an element that reads Markdown when a parameter is the patient's or an
+    import's text (a name, an address, a provider, a payer): shown as typed, never as
+    formatting (see shared.text)."""
+    return t_plain(key, lang(), **params)
 
 
 def go(step: str, **data: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kiosk.state import go, kiosk_action, kiosk_id, kiosk_state, lang, tr
+from kiosk.state import go, kiosk_action, kiosk_id, kiosk_state, lang, tr, tr_plain
 from kiosk.widgets import help_button
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
@@ -14,6 +14,7 @@ from shared.services import checkin, details, insurance
 from shared.services.details import ContactDetails
 from shared.services.insurance import CoverageState, InsuranceInvalid
 from shared.services.slips import format_time
+from shared.text import plain
 
 
 @kiosk_action
@@ -33,9 +34,10 @@ def render_appointment(ctx: AppContext) -> None:
         directions = location.directions_es if lang() == Language.ES else location.directions_en
         when = format_time(appointment.start, tz)
         provider = appointment.provider.display_name
-    st.title(tr("kiosk.hello", name=given))
-    st.markdown(tr("kiosk.appointment_at", time=when, provider=provider))
-    st.markdown(f"**{location.label}**")
+    # Names, the provider and the room come from the record or an import: plain text.
+    st.title(tr_plain("kiosk.hello", name=given))
+    st.markdown(tr_plain("kiosk.appointment_at", time=when, provider=provider))
+    st.markdown(f"**{plain(location.label)}**")
     if directions:
         st.markdown(directions)
     timing = state.get("timing")
@@ -86,7 +88,7 @@ def render_details(ctx: AppContext) -> None:
                             details.display_phone(current.emergency_phone)) if p) or "—"),
         ]
         for label, value in rows:
-            st.markdown(f"**{label}**  \n{value}")
+            st.markdown(f"**{label}**  \n{plain(value)}")
         st.button(tr("details.yes_right"), key="details_ok", type="primary", width="stretch",
                   on_click=_step_done, args=(ctx, "demographics", "insurance"))
         st.button(tr("details.something_changed"), key="details_edit", width="stretch",
@@ -133,14 +135,15 @@ def render_insurance(ctx: AppContext) -> None:
         help_button()
         return
     if view.state == CoverageState.ACTIVE:
-        st.markdown(tr("insurance.on_file", payer=view.payer, member=view.member_id_masked))
+        st.markdown(tr_plain("insurance.on_file", payer=view.payer,
+                             member=view.member_id_masked))
         st.markdown(f"### {tr('insurance.still_have')}")
         st.button(tr("insurance.yes_same"), key="insurance_same", type="primary",
                   width="stretch", on_click=_confirm_same, args=(ctx,))
     else:
         key = ("insurance.expired" if view.state == CoverageState.EXPIRED
                else "insurance.missing")
-        st.warning(tr(key, payer=view.payer))
+        st.warning(tr_plain(key, payer=view.payer))
         st.button(tr("insurance.no_card_now"), key="insurance_no_card", width="stretch",
                   on_click=_confirm_same, args=(ctx,))
     st.button(tr("insurance.changed"), key="insurance_changed", width="stretch",

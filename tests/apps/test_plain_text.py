@@ -175,6 +175,38 @@ def test_details_and_answers_from_the_kiosk_reach_the_flags_and_patient_pages_as
     _assert_shown_as_text(desk, IMAGE, COLOUR, f"{BOLD} {HTML}", LATEX, LINK)
 
 
+def test_the_kiosk_shows_the_record_back_to_the_patient_as_text(app_db, demo_day) -> None:
+    """What the kiosk reads back (name, provider, room, address, contact, payer) came from an
+    import or an earlier visit: the patient sees those characters, nothing is fetched."""
+    with session_scope(app_db) as session:
+        appointment = session.get(Appointment, demo_day.appointment_id)
+        patient = appointment.patient
+        patient.preferred_name = LINK
+        patient.address_line = IMAGE
+        patient.city = COLOUR
+        patient.email = None
+        appointment.provider.display_name = f"{BOLD} {HTML}"
+        appointment.location.name = LATEX
+        for contact in patient.contacts:
+            contact.name = f"{IMAGE} {LINK}"
+        for coverage in patient.coverages:
+            coverage.payer = f"+1 {HTML}"
+        assert patient.contacts and patient.coverages, "the demo patient has both"
+    at = _kiosk()
+    _click(at, "btn_start_name")
+    at.text_input(key="find_family").input(demo_day.patient_family_name)
+    at.text_input(key="find_birth").input(demo_day.birth_date.strftime("%m/%d/%Y"))
+    _submit(at, "Find my appointment")
+    assert _step(at) == "appointment", [e.value for e in at.error]
+    _assert_shown_as_text(at, LINK, f"{BOLD} {HTML}", LATEX)
+    _click(at, "appointment_ok")
+    assert _step(at) == "details"
+    _assert_shown_as_text(at, IMAGE, COLOUR, f"{IMAGE} {LINK}")
+    _click(at, "details_ok")
+    assert _step(at) == "insurance"
+    _assert_shown_as_text(at, f"+1 {HTML}")
+
+
 # --- the importer -----------------------------------------------------------------------------
 
 PROVIDER = '=HYPERLINK("http://evil.example/a.png") ![x](http://evil.example/a.png)'

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from shared.db import session_scope
+from shared.db import run_transaction
 from shared.errors import DomainError
 from shared.runtime import AppContext, open_app
 from shared.text import t_plain
@@ -22,8 +22,8 @@ def run_service(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run one service call in its own transaction. A rule the user broke is shown as a
     message in their language and gives None; otherwise the call's result (or True)."""
     try:
-        with session_scope(app_context().engine) as session:
-            result = action(session, *args, **kwargs)
+        result = run_transaction(app_context().engine,
+                                 lambda session: action(session, *args, **kwargs))
     except DomainError as exc:
         st.error(t_plain(exc.key, **exc.params))
         return None

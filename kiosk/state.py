@@ -6,6 +6,7 @@ drops it all at once.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import os
@@ -17,7 +18,7 @@ import streamlit as st
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from shared.db import DatabaseUnavailable
+from shared.db import DatabaseUnavailable, lock_refused
 from shared.errors import DomainError
 from shared.i18n import DEFAULT_LANGUAGE, t
 from shared.text import t_plain
@@ -89,8 +90,19 @@ def kiosk_action(action: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(action)
     def run(*args: Any, **kwargs: Any) -> None:
+        before = copy.deepcopy(kiosk_state())
         try:
-            action(*args, **kwargs)
+            try:
+                action(*args, **kwargs)
+            except OperationalError as exc:
+                if not lock_refused(exc):
+                    raise
+                # SQLite refused the write lock after its busy timeout and rolled the whole
+                # transaction back: run the action once more from where the patient was.
+                log.warning("kiosk action %s: database busy, trying once more",
+                            action.__name__)
+                st.session_state[STATE_KEY] = before
+                action(*args, **kwargs)
         except DomainError as exc:
             kiosk_state()["fault"] = (exc.key, exc.params)
         except Exception as exc:

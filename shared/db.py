@@ -8,13 +8,16 @@ psycopg 3.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import get_settings
@@ -23,6 +26,9 @@ from shared.config import get_settings
 # processes finishing check-ins at once wait well under a second each on this machine).
 SQLITE_BUSY_TIMEOUT_MS = 15000
 SQLITE_FILE_MODE = 0o600
+
+log = logging.getLogger("shared.db")
+T = TypeVar("T")
 
 
 class DatabaseUnavailable(Exception):
@@ -87,6 +93,30 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on error."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+def lock_refused(exc: BaseException) -> bool:
+    """SQLite gave up waiting for the write lock ("database is locked" or "busy") after its
+    busy timeout: the transaction was rolled back whole and can simply run again."""
+    orig = getattr(exc, "orig", None)
+    return (isinstance(exc, OperationalError) and isinstance(orig, sqlite3.OperationalError)
+            and any(word in str(orig).lower() for word in ("locked", "busy")))
+
+
+def run_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    """`work(session)` in one transaction, run once more when SQLite refused it for the write
+    lock, so a rush of writers costs a patient a moment, never an error. Anything else (and
+    a second refusal) is raised as it is."""
+    try:
+        with session_scope(engine) as session:
+            return work(session)
+    except OperationalError as exc:
+        if not lock_refused(exc):
+            raise
+        log.warning("the database was busy for %d ms; running the transaction once more",
+                    SQLITE_BUSY_TIMEOUT_MS)
+    with session_scope(engine) as session:
+        return work(session)
 
 
 def check_connection(engine: Engine) -> None:

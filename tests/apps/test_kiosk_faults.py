@@ -4,6 +4,8 @@ the step works again once the database answers."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -68,6 +70,31 @@ def test_a_database_blink_on_a_button_keeps_the_patient_on_the_step_with_a_calm_
 
     click(at, "insurance_same")  # the database is back
     assert kiosk_step(at) == "questions"
+    with Session(app_db) as session:
+        assert session.get(CheckIn, check_in_id).insurance_confirmed_at is not None
+
+
+def test_a_write_refused_once_for_the_lock_is_run_again_and_the_patient_never_knows(
+    app_db, on_insurance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite gave up waiting for another kiosk's write: the action runs once more."""
+    kiosk, check_in_id = on_insurance
+    at = kiosk()
+    real = insurance.confirm_same
+    calls = []
+
+    def busy_once(*args: object, **kwargs: object):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE check_in", {},
+                                   sqlite3.OperationalError("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(insurance, "confirm_same", busy_once)
+    click(at, "insurance_same")
+    assert len(calls) == 2
+    assert kiosk_step(at) == "questions"
+    assert not at.warning and not at.error
     with Session(app_db) as session:
         assert session.get(CheckIn, check_in_id).insurance_confirmed_at is not None
 

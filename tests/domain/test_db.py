@@ -3,16 +3,26 @@ credentials, and times that come back as the same UTC instant on every database.
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
-from shared.db import SQLITE_BUSY_TIMEOUT_MS, DatabaseUnavailable, check_connection, make_engine
+import shared.db
+from shared.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    DatabaseUnavailable,
+    check_connection,
+    lock_refused,
+    make_engine,
+    run_transaction,
+)
 from shared.models import Appointment, AuditEvent
 from tests.factories import make_appointment, make_location, make_provider
 
@@ -45,6 +55,71 @@ def test_every_new_sqlite_connection_gets_the_same_settings(sqlite_file_engine) 
         for conn in (first, second):
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+
+
+# --- a writer refused for the lock runs once more -------------------------------------------
+
+
+@pytest.fixture
+def impatient_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_template: Path):
+    """A migrated SQLite file whose writers wait only 50 ms for the lock, and a second
+    connection that can hold the write lock (as another kiosk's long write would)."""
+    monkeypatch.setattr(shared.db, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    path = tmp_path / "busy.db"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    yield engine, other
+    other.close()
+    engine.dispose()
+
+
+def _add_audit(session: Session) -> int:
+    session.add(AuditEvent(actor_type="test", action="test.wrote", record_type="test"))
+    session.flush()
+    return 1
+
+
+def test_a_transaction_refused_for_the_lock_runs_once_more_and_succeeds(impatient_sqlite) -> None:
+    engine, other = impatient_sqlite
+    other.execute("BEGIN IMMEDIATE")
+    refusals = []
+
+    @event.listens_for(engine, "handle_error")
+    def _release(context) -> None:
+        # The other writer finishes the moment ours is refused.
+        refusals.append(str(context.original_exception))
+        other.execute("COMMIT")
+
+    assert run_transaction(engine, _add_audit) == 1
+    assert refusals == ["database is locked"]
+    with Session(engine) as session:
+        assert session.scalars(select(AuditEvent.action)).all() == ["test.wrote"]
+
+
+def test_a_second_refusal_is_raised_and_nothing_is_saved(impatient_sqlite) -> None:
+    engine, other = impatient_sqlite
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(OperationalError) as refused:
+        run_transaction(engine, _add_audit)
+    assert lock_refused(refused.value)
+    other.execute("COMMIT")
+    with Session(engine) as session:
+        assert session.scalars(select(AuditEvent.action)).all() == []
+
+
+def test_other_database_errors_are_not_run_again(impatient_sqlite) -> None:
+    engine, _ = impatient_sqlite
+    calls = []
+
+    def broken(session: Session) -> None:
+        calls.append(1)
+        session.execute(text("SELECT * FROM no_such_table"))
+
+    with pytest.raises(OperationalError) as error:
+        run_transaction(engine, broken)
+    assert not lock_refused(error.value)
+    assert calls == [1]
 
 
 def test_an_appointment_for_a_patient_who_does_not_exist_is_refused(session: Session) -> None:

@@ -107,7 +107,7 @@ class CheckIn(Base):
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
     kiosk_id: Mapped[str | None] = mapped_column(String(64))
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     appointment_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     demographics_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

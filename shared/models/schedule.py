@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -18,6 +27,12 @@ class Location(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     department: Mapped[str] = mapped_column(String(120))
+    # The practice system's code for it (AIL-3.1, PV1-3), matched before the name, so that a
+    # name a manager sets does not make the next import create the location again.
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A manager set the name: imports leave it as it is.
+    name_set_by_staff: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
     directions_en: Mapped[str] = mapped_column(Text, default="")
     directions_es: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -36,6 +51,9 @@ class Provider(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
+    # A manager set the name (the practice system sent only a code): imports leave it.
+    name_set_by_staff: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
     specialty: Mapped[str | None] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

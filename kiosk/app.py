@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import streamlit as st
-from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -57,8 +56,7 @@ WARN_BEFORE_RESET = timedelta(seconds=20)
 
 def _welcome_message(ctx: AppContext) -> str:
     """The clinic's own message on the welcome screen, in the patient's language."""
-    with Session(ctx.engine) as session:
-        rules = clinic_settings.load(session)
+    rules = clinic_settings.load_cached(ctx.engine)
     return rules.welcome_message_es if lang() == "es" and rules.welcome_message_es else (
         rules.welcome_message_en)
 
@@ -71,8 +69,8 @@ def _inactivity_watch(ctx: AppContext) -> None:
     if state.get("step") == "welcome" and state.get("lang") == DEFAULT_LANGUAGE:
         return
     try:
-        with Session(ctx.engine) as session:
-            timeout = timedelta(seconds=clinic_settings.load(session).kiosk_timeout_seconds)
+        timeout = timedelta(seconds=clinic_settings.load_cached(ctx.engine)
+                            .kiosk_timeout_seconds)
     except Exception as exc:
         if passing_fault(exc) is None:
             raise

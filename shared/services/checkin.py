@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from shared.clinic_time import day_bounds
 from shared.errors import DomainError
@@ -241,10 +241,11 @@ def identity_failed(session: Session, *, now: datetime, kiosk_id: str | None) ->
 
 
 def load_appointment(session: Session, appointment_id: int) -> Appointment:
+    """The appointment with its patient, provider and location, in one statement."""
     appointment = session.scalar(
         select(Appointment)
-        .options(selectinload(Appointment.patient), selectinload(Appointment.provider),
-                 selectinload(Appointment.location))
+        .options(joinedload(Appointment.patient), joinedload(Appointment.provider),
+                 joinedload(Appointment.location))
         .where(Appointment.id == appointment_id)
     )
     if appointment is None:

@@ -1,12 +1,15 @@
 """The clinic's own settings (arrival window, timeouts, languages...), kept in the database
-so a manager's change applies at once, without a restart."""
+so a manager's change applies without a restart: at once for every check-in rule, and within
+CACHE_SECONDS on the kiosk's screens, which read the timeout on every refresh."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from shared.errors import DomainError
@@ -90,6 +93,33 @@ def load(session: Session) -> ClinicSettings:
     return replace(DEFAULTS, **values)
 
 
+CACHE_SECONDS = 10.0
+_cached: dict[str, tuple[float, ClinicSettings]] = {}
+_cache_lock = threading.Lock()
+
+
+def load_cached(engine: Engine, *, max_age_s: float = CACHE_SECONDS) -> ClinicSettings:
+    """The settings for a screen that needs them on every refresh (the kiosk's inactivity
+    timeout, its welcome text): read from the database at most every `max_age_s` seconds per
+    process instead of on every rerun of every session."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _cache_lock:
+        hit = _cached.get(key)
+    if hit is not None and time.monotonic() - hit[0] < max_age_s:
+        return hit[1]
+    with Session(engine) as session:
+        settings = load(session)
+    with _cache_lock:
+        _cached[key] = (time.monotonic(), settings)
+    return settings
+
+
+def forget_cached() -> None:
+    """Drop the cached settings (a test that changes them, or the settings page's save)."""
+    with _cache_lock:
+        _cached.clear()
+
+
 def update(
     session: Session, changes: dict[str, Any], *, staff_user_id: int | None
 ) -> ClinicSettings:
@@ -117,6 +147,8 @@ def update(
     session.flush()
     audit.record(session, actor_type="staff", actor_id=staff_user_id, action="settings.updated",
                  record_type="clinic_setting", detail={"count": len(coerced)}, at=now)
+    # This process's screens read the change at once; other processes within CACHE_SECONDS.
+    forget_cached()
     return merged
 
 

@@ -25,6 +25,7 @@ from shared.config import get_settings
 from shared.db import get_engine, make_engine
 from shared.i18n import t
 from shared.models import Language
+from shared.services import clinic_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 KIOSK = str(ROOT / "kiosk" / "app.py")
@@ -83,6 +84,7 @@ def _clear_process_caches() -> None:
     get_settings.cache_clear()
     get_engine.cache_clear()
     st.cache_resource.clear()
+    clinic_settings.forget_cached()
 
 
 @pytest.fixture

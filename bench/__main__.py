@@ -101,6 +101,10 @@ def main() -> None:
     from bench import imports as imports_bench
 
     imports_bench.main()
+    print()
+    from bench import photos as photos_bench
+
+    photos_bench.main()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from datetime import date as _date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from shared import demo, history, migrate
@@ -214,10 +214,22 @@ def cmd_export_fhir(args: argparse.Namespace, settings: Settings) -> None:
     print("It holds patient information: keep it private.")
 
 
+def _schema_is_current(engine: Engine, database_url: str) -> bool:
+    """The database was migrated to the newest revision (a dry run reads every table)."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = ScriptDirectory.from_config(migrate.alembic_config(database_url)).get_current_head()
+    return current is not None and current == head
+
+
 def cmd_import_schedule(args: argparse.Namespace, settings: Settings) -> None:
     """Import appointments (CSV, FHIR R4 Bundle or HL7 v2 SIU): a row-by-row report, totals."""
     from shared import imports
     from shared.i18n import t
+    from shared.imports import wording
 
     path = Path(args.path)
     if not path.is_file():
@@ -227,7 +239,11 @@ def cmd_import_schedule(args: argparse.Namespace, settings: Settings) -> None:
     data = path.read_bytes()
     fmt = args.format or imports.detect_format(path.name, data)
     rows = imports.read_file(data, fmt, tz=settings.tz)  # ImportUnreadable: exit 1
+    if not rows:
+        raise CommandError(t("import.no_rows"))
     engine = _engine(settings)
+    if not _schema_is_current(engine, settings.database_url):
+        raise CommandError(wording.text("import.error_not_migrated"))
     if args.dry_run:
         with Session(engine) as session:
             outcomes = imports.plan_import(session, rows)
@@ -241,6 +257,7 @@ def cmd_import_schedule(args: argparse.Namespace, settings: Settings) -> None:
     counts = imports.totals(outcomes)
     print(", ".join(f"{n} {action.value}" for action, n in counts.items())
           + f" ({len(outcomes)} rows, {fmt})")
+    print(wording.text("import.zone_used", zone=settings.timezone))
     if args.dry_run:
         print("Dry run: nothing was written.")
 

@@ -10,6 +10,7 @@ from dashboard.context import app_context
 from shared.db import session_scope
 from shared.errors import DomainError
 from shared.i18n import LANGUAGES, t
+from shared.imports import names, wording
 from shared.models import StaffRole
 from shared.services import clinic_settings
 
@@ -65,6 +66,45 @@ def page() -> None:
                        if exc.params.get("name") else ""))
         else:
             st.success(t("settings.saved"))
+    practice_names(ctx, user["user_id"])
+
+
+def practice_names(ctx, staff_user_id: int) -> None:
+    """The names patients read for providers and locations the practice system sends only
+    as codes; the codes come from files, so they are shown as plain text."""
+    with Session(ctx.engine) as session:
+        current = names.coded_names(session)
+    if not current:
+        return
+    st.subheader(wording.text("names.title"))
+    st.caption(wording.text("names.lead"))
+    typed: dict[tuple[str, int], str] = {}
+    with st.form("names_form"):
+        for kind, heading in (("provider", "names.providers"), ("location", "names.locations")):
+            rows = [c for c in current if c.kind == kind]
+            if not rows:
+                continue
+            st.text(wording.text(heading))
+            for c in rows:
+                code, name = st.columns([1, 3])
+                code.text(c.code)
+                typed[(kind, c.id)] = name.text_input(
+                    wording.text("names.name"), c.name, max_chars=names.MAX_NAME,
+                    label_visibility="collapsed", key=f"name_{kind}_{c.id}")
+        submitted = st.form_submit_button(wording.text("names.save"), key="names_save")
+    if not submitted:
+        return
+    before = {(c.kind, c.id): c.name for c in current}
+    try:
+        with session_scope(ctx.engine) as session:
+            for (kind, record_id), name in typed.items():
+                if name != before[(kind, record_id)]:
+                    names.set_name(session, kind, record_id, name,
+                                   staff_user_id=staff_user_id)
+    except DomainError as exc:
+        st.error(wording.text(exc.key, **exc.params))
+    else:
+        st.success(wording.text("names.saved"))
 
 
 page()

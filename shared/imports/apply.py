@@ -11,7 +11,9 @@ The rules:
 - An appointment is matched by its external id, a patient by MRN: importing the same file
   again changes nothing, and an updated file updates, never duplicates.
 - Providers and locations named in the file are created when new. A provider is matched by
-  its id when the file gives one, else by name; a location by name (case aside).
+  its id when the file gives one, else by name; a location by the practice system's code,
+  else by name (case aside), and a location found by name learns its code. A name the file
+  gives replaces the one on record unless a manager set it (a code is never a name).
 - A row whose appointment exists may leave provider, location, duration and visit type out
   (they stay as they are); a new appointment needs a provider and a location.
 - Name or birth date that differ on an existing MRN are not overwritten: a
@@ -21,6 +23,13 @@ The rules:
   clears one. Insurance not on file (payer and member id) becomes the primary coverage.
 - A cancelled row cancels the appointment when its status allows it; one not on file is left
   alone. A booked row never undoes a cancellation: the desk re-books if needed.
+- A cancellation, and an HL7 reschedule or change (S13/S14), of an appointment on file
+  always applies, whatever else the row gets wrong (a missing birth date, another MRN): the
+  row's problems become warnings and only the appointment changes, not the patient.
+- Optional values that fail their checks were left out of the row with a warning; the
+  outcome lists those warnings after its reasons or notes.
+- A name or birth date change that the desk rejected is not flagged again when the same
+  file or message comes again.
 - In one file the same appointment id twice is refused (both rows), except in HL7 where a
   later message supersedes an earlier one; the same MRN with another name or birth date than
   its first row is refused.
@@ -30,7 +39,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -138,6 +147,11 @@ def apply_import(
     def ref(kind: dict[str, int], value: int | str) -> int:
         return value if isinstance(value, int) else kind[value]
 
+    _update_many(session, Provider, [{"b_id": pid, **values}
+                                     for pid, values in work.provider_updates.items()])
+    _update_many(session, Location, [{"b_id": lid, **values}
+                                     for lid, values in work.location_updates.items()])
+
     _update_many(session, Patient, [{"b_id": pid, **changes, "updated_at": now}
                                     for pid, changes in work.patient_updates.items()])
     for chunk in _chunks(sorted(work.coverage_rank_shift)):
@@ -205,6 +219,8 @@ class _Work:
     new_coverages: list[tuple[int | str, dict[str, Any]]] = field(default_factory=list)
     new_appointments: list[dict[str, Any]] = field(default_factory=list)
     appointment_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    provider_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    location_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     cancellations: list[int] = field(default_factory=list)
     flags: list[tuple[int, dict[str, str], dict[str, str]]] = field(default_factory=list)
 
@@ -225,15 +241,18 @@ class _Planner:
         self.decided: dict[int, RowOutcome] = {}
         self.work = _Work()
         self.claimed: set[int] = set()  # existing patients an earlier row already planned
+        self.rejected_flags: dict[int, list[Any]] = defaultdict(list)
+        self.planned_names: set[str] = set()  # names of the new locations planned so far
 
     # One place decides a row's outcome; each row is decided once.
     def _decide(self, i: int, action: Action, *reasons: Problem) -> None:
         row = self.rows[i]
-        self.decided[i] = RowOutcome(row.row, row.external_id, action, tuple(reasons), row)
+        self.decided[i] = RowOutcome(row.row, row.external_id, action,
+                                     (*reasons, *row.warnings), row)
 
     def plan(self) -> list[RowOutcome]:
         for i, row in enumerate(self.rows):
-            if not row.ok:
+            if not row.ok and not _event_for_known(row):
                 self._decide(i, Action.REFUSE, *row.problems)
         self._within_file()
         active = [i for i in range(len(self.rows)) if i not in self.decided]
@@ -266,7 +285,7 @@ class _Planner:
                                                                {"rows": numbers}))
         first: dict[str, int] = {}
         for i, row in enumerate(self.rows):
-            if i in self.decided or row.cancelled or row.mrn is None:
+            if i in self.decided or row.cancelled or row.mrn is None or not row.ok:
                 continue
             if row.mrn not in first:
                 first[row.mrn] = i
@@ -306,32 +325,54 @@ class _Planner:
                                       Coverage.member_id, Coverage.group_id)
                                .where(Coverage.patient_id.in_(chunk))):
                 self.coverages[r.patient_id].append(r)
-            for r in s.execute(select(Flag.patient_id, Flag.new_value).where(
-                    Flag.kind == FlagKind.DEMOGRAPHICS_CHANGE, Flag.status == FlagStatus.OPEN,
+            for r in s.execute(select(Flag.patient_id, Flag.new_value, Flag.status).where(
+                    Flag.kind == FlagKind.DEMOGRAPHICS_CHANGE,
+                    Flag.status.in_([FlagStatus.OPEN, FlagStatus.REJECTED]),
                     Flag.patient_id.in_(chunk))):
-                self.open_flags[r.patient_id].append(r.new_value)
+                seen = self.open_flags if r.status == FlagStatus.OPEN else self.rejected_flags
+                seen[r.patient_id].append(r.new_value)
+        self.providers: dict[int, Any] = {}
         self.provider_by_id: dict[str, int] = {}
         self.provider_by_name: dict[str, int] = {}
-        for r in s.execute(select(Provider.id, Provider.external_id, Provider.display_name)
-                           .order_by(Provider.id)):
+        for r in s.execute(select(Provider.id, Provider.external_id, Provider.display_name,
+                                  Provider.name_set_by_staff).order_by(Provider.id)):
+            self.providers[r.id] = r
             if r.external_id:
                 self.provider_by_id[r.external_id] = r.id
             self.provider_by_name.setdefault(r.display_name.casefold(), r.id)
-        self.location_by_name = {
-            r.name.casefold(): r.id
-            for r in s.execute(select(Location.id, Location.name).order_by(Location.id.desc()))
-        }
+        self.locations: dict[int, Any] = {}
+        self.location_by_code: dict[str, int] = {}
+        self.location_by_name: dict[str, int] = {}
+        for r in s.execute(select(Location.id, Location.name, Location.external_id,
+                                  Location.name_set_by_staff).order_by(Location.id.desc())):
+            self.locations[r.id] = r
+            self.location_by_name[r.name.casefold()] = r.id
+            if r.external_id:
+                self.location_by_code[r.external_id] = r.id
 
     # --- One row ----------------------------------------------------------------------------
 
     def _plan_row(self, i: int) -> None:
         row = self.rows[i]
-        assert row.external_id is not None and row.mrn is not None
+        assert row.external_id is not None
         appointment = self.appointments.get(row.external_id)
-        patient = self.patients.get(row.mrn)
-        if appointment is not None and (patient is None or appointment.patient_id != patient.id):
-            self._decide(i, Action.REFUSE, Problem("import.reason_patient_mismatch"))
-            return
+        if not row.ok:  # an event for an appointment on file applies; else it is refused
+            if appointment is None:
+                self._decide(i, Action.REFUSE, *row.problems)
+                return
+            row = self.rows[i] = replace(row, warnings=(
+                *row.problems, Problem("import.warning_patient_not_updated"), *row.warnings))
+        patient = self.patients.get(row.mrn) if row.mrn and row.ok else None
+        mismatch = appointment is not None and (patient is None
+                                                or appointment.patient_id != patient.id)
+        if mismatch and row.ok:
+            if not _event_for_known(row):
+                self._decide(i, Action.REFUSE, Problem("import.reason_patient_mismatch"))
+                return
+            row = self.rows[i] = replace(row, warnings=(
+                Problem("import.reason_patient_mismatch"),
+                Problem("import.warning_patient_not_updated"), *row.warnings))
+            patient = None
         if row.cancelled:
             self._plan_cancel(i, appointment)
             return
@@ -344,7 +385,9 @@ class _Planner:
             return
         notes: list[Problem] = []
         self._add_new(found_provider, found_location, notes)
-        changed = self._plan_patient(row, patient, notes)
+        changed = self._rename(found_provider, found_location)
+        if patient is not None or appointment is None:
+            changed |= self._plan_patient(row, patient, notes)
         if appointment is None:
             self.work.new_appointments.append({
                 "external_id": row.external_id,
@@ -390,10 +433,11 @@ class _Planner:
         """The provider's id, or the key of a new one and its values."""
         if row.provider_id:
             if row.provider_id in self.provider_by_id:
-                return self.provider_by_id[row.provider_id], None
+                return self.provider_by_id[row.provider_id], (
+                    {"display_name": row.provider_name} if row.provider_name else None)
             return f"id:{row.provider_id}", {
                 "external_id": row.provider_id,
-                "display_name": row.provider_name or row.provider_id}
+                "display_name": row.provider_name or row.provider_login or row.provider_id}
         if row.provider_name:
             name = row.provider_name.casefold()
             if name in self.provider_by_name:
@@ -402,23 +446,67 @@ class _Planner:
         return None, None
 
     def _location(self, row: ScheduleRow) -> tuple[int | str | None, dict[str, Any] | None]:
+        """The location's id (with the name and code the file gives it), or the key of a new
+        one and its values."""
         if not row.location:
             return None, None
-        key = row.location.casefold()
-        if key in self.location_by_name:
-            return self.location_by_name[key], None
-        return key, {"name": row.location, "department": row.department or row.location}
+        code, name = row.location_code, row.location
+        if code and code in self.location_by_code:
+            return self.location_by_code[code], {"name": name}
+        named = self.location_by_name.get(name.casefold())
+        if named is not None and not (code and _has_own_code(self.locations[named])):
+            return named, {"name": name, "external_id": code}
+        key = f"code:{code}" if code else name.casefold()
+        if key not in self.work.new_locations and (
+                named is not None or name.casefold() in self.planned_names):
+            name = f"{name} ({code})"[:120]  # two codes, one name: both kept apart
+        return key, {"name": name, "external_id": code,
+                     "department": row.department or row.location}
+
+    def _rename(self, provider: tuple[Any, dict[str, Any] | None],
+                location: tuple[Any, dict[str, Any] | None]) -> bool:
+        """A name the file gives replaces the one on record unless a manager set it; a
+        location found by name learns its code. True when something changes."""
+        changed = False
+        (provider_id, given), (location_id, found) = provider, location
+        if isinstance(provider_id, int) and given is not None:
+            current = self.providers[provider_id]
+            if not current.name_set_by_staff and given["display_name"] != current.display_name:
+                self.work.provider_updates[provider_id] = {
+                    "display_name": given["display_name"]}
+                changed = True
+        if isinstance(location_id, int) and found is not None:
+            current = self.locations[location_id]
+            values: dict[str, Any] = {}
+            code = found.get("external_id")
+            if code and not _has_own_code(current) and code not in self.location_by_code:
+                values["external_id"] = code
+                self.location_by_code[code] = location_id
+            name = found["name"]
+            taken = self.location_by_name.get(name.casefold(), location_id) != location_id
+            if (not current.name_set_by_staff and name != current.name and not taken
+                    and name.casefold() not in self.planned_names):
+                values["name"] = name
+            if values:
+                self.work.location_updates.setdefault(location_id, {}).update(values)
+                changed = True
+        return changed
 
     def _add_new(self, provider: tuple[Any, dict[str, Any] | None],
                  location: tuple[Any, dict[str, Any] | None], notes: list[Problem]) -> None:
         """A new provider or location is written (once) for rows that are not refused."""
         (provider_key, new_provider), (location_key, new_location) = provider, location
+        if isinstance(provider_key, int):
+            new_provider = None
+        if isinstance(location_key, int):
+            new_location = None
         if new_provider is not None and provider_key not in self.work.new_providers:
             self.work.new_providers[provider_key] = new_provider
             notes.append(Problem("import.note_new_provider",
                                  {"name": new_provider["display_name"]}))
         if new_location is not None and location_key not in self.work.new_locations:
             self.work.new_locations[location_key] = new_location
+            self.planned_names.add(new_location["name"].casefold())
             notes.append(Problem("import.note_new_location", {"name": new_location["name"]}))
 
     def _plan_patient(self, row: ScheduleRow, patient: Any, notes: list[Problem]) -> bool:
@@ -465,6 +553,8 @@ class _Planner:
         if new:
             if new in self.open_flags[patient.id]:
                 notes.append(Problem("import.note_flag_open"))
+            elif new in self.rejected_flags[patient.id]:
+                notes.append(Problem("import.note_flag_rejected"))
             else:
                 self.work.flags.append((patient.id, old, new))
                 notes.append(Problem("import.note_demographics_flag"))
@@ -484,6 +574,18 @@ class _Planner:
             self.work.coverage_rank_shift.add(patient_id)
         self.work.new_coverages.append((patient_id, coverage))
         return True
+
+
+def _has_own_code(location: Any) -> bool:
+    """A code other than the location's own name (which stands in when a file gives none)."""
+    return bool(location.external_id) and location.external_id.casefold() != (
+        location.name.casefold())
+
+
+def _event_for_known(row: ScheduleRow) -> bool:
+    """A cancellation, or an HL7 reschedule or change: it applies to an appointment on file
+    whatever else the row gets wrong."""
+    return bool(row.external_id) and (row.cancelled or row.event in ("S13", "S14"))
 
 
 def _same_contact(name: str, old: object, new: object) -> bool:
@@ -516,9 +618,11 @@ def _insert_providers(session: Session, work: _Work) -> dict[str, int]:
 def _insert_locations(session: Session, work: _Work) -> dict[str, int]:
     if not work.new_locations:
         return {}
-    result = session.execute(insert(Location).returning(Location.id, Location.name),
-                             list(work.new_locations.values()))
-    return {r.name.casefold(): r.id for r in result}
+    result = session.execute(
+        insert(Location).returning(Location.id, Location.name, Location.external_id),
+        list(work.new_locations.values()))
+    return {f"code:{r.external_id}" if r.external_id else r.name.casefold(): r.id
+            for r in result}
 
 
 def _insert_patients(session: Session, work: _Work, now: datetime) -> dict[str, int]:

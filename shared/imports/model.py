@@ -2,8 +2,11 @@
 
 A parser (CSV, FHIR, HL7 v2) turns its file into raw values named like the CSV columns and
 hands them to `build_row`, which cleans and validates them the same way for every format. A
-value that cannot be used becomes a `Problem` (a catalog key and its parameters) on the row;
-the row is then refused by the plan, the other rows go on.
+required value that cannot be used becomes a `Problem` (a catalog key and its parameters) on
+the row; the row is then refused by the plan, the other rows go on. An optional value that
+cannot be used (a phone number, an address, insurance, a duration...) never refuses the row:
+it is left out (the record keeps what it had) and becomes a warning on the row, naming the
+field.
 
 A file that cannot be read at all raises `ImportUnreadable`, and nothing is planned.
 """
@@ -21,7 +24,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from shared.clinic_time import clinic_today
 from shared.errors import DomainError
-from shared.i18n import t
+from shared.imports import wording
 from shared.models import Sex
 from shared.services.details import POSTAL_CODE, normalize_phone
 from shared.services.insurance import MEMBER_ID
@@ -54,7 +57,19 @@ MAX_LENGTH: dict[str, int] = {
     "payer": 120,
     "member_id": 60,
     "group_id": 60,
+    "middle_name": 100,
+    "name_prefix": 40,
+    "name_suffix": 40,
+    "location_code": 64,
+    "provider_login": 64,
 }
+# Values a row can do without: one that fails its check is a warning, never a refusal.
+OPTIONAL = frozenset({
+    "duration_minutes", "visit_type", "provider_name", "provider_login", "department",
+    "location_code", "sex", "phone", "email", "address_line", "address_line2", "city", "state",
+    "postal_code", "payer", "member_id", "group_id", "middle_name", "name_prefix",
+    "name_suffix",
+})
 # Any other raw value longer than this is refused before it is looked at.
 MAX_RAW = 1000
 
@@ -117,6 +132,10 @@ REASON_KEYS = frozenset(
         "import.note_superseded",
         "import.note_nothing_to_cancel",
         "import.note_stays_cancelled",
+        "import.note_flag_rejected",
+        "import.reason_message_too_large",
+        "import.warning_repeats_trimmed",
+        "import.warning_patient_not_updated",
     }
 )
 
@@ -127,7 +146,7 @@ class ImportUnreadable(DomainError):
     key = "import.error_unreadable"
 
     def __init__(self, key: str, **params: object) -> None:
-        super().__init__(t(key, **params), key=key, **params)
+        super().__init__(wording.text(key, **params), key=key, **params)
 
 
 @dataclass(frozen=True)
@@ -138,7 +157,7 @@ class Problem:
     params: Mapping[str, object] = field(default_factory=dict)
 
     def text(self, lang: str = "en") -> str:
-        return t(self.key, lang, **self.params)
+        return wording.text(self.key, lang, **self.params)
 
 
 @dataclass(frozen=True)
@@ -152,12 +171,17 @@ class ScheduleRow:
     visit_type: str | None = None
     cancelled: bool = False
     provider_id: str | None = None
-    provider_name: str | None = None
+    provider_name: str | None = None  # a person's name; None when the file gives only a code
+    provider_login: str | None = None  # a user name standing in for the name (13^kmurphy2)
     location: str | None = None
+    location_code: str | None = None  # the practice system's code for the location
     department: str | None = None
     mrn: str | None = None
     given_name: str | None = None
     family_name: str | None = None
+    middle_name: str | None = None  # XPN: kept as the file gives them
+    name_prefix: str | None = None
+    name_suffix: str | None = None
     birth_date: date | None = None
     sex: Sex | None = None
     phone: str | None = None
@@ -174,6 +198,8 @@ class ScheduleRow:
     # about the same appointment supersedes an earlier one. None for CSV and FHIR rows.
     event: str | None = None
     problems: tuple[Problem, ...] = ()
+    # Optional values left out, and why: the row is imported all the same.
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -311,9 +337,14 @@ class _Builder:
     def __init__(self, values: Mapping[str, object]) -> None:
         self.values = values
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def problem(self, key: str, **params: object) -> None:
         self.problems.append(Problem(key, params))
+
+    def bad(self, name: str, key: str, **params: object) -> None:
+        """A value that fails its check: a warning for an optional one, else a problem."""
+        (self.warnings if name in OPTIONAL else self.problems).append(Problem(key, params))
 
     def text(self, name: str, label: str | None = None) -> str | None:
         raw = self.values.get(name)
@@ -322,17 +353,18 @@ class _Builder:
         raw_text = str(raw)
         shown = label or name
         if len(raw_text) > MAX_RAW:
-            self.problem("import.reason_too_long", field=shown, max=MAX_LENGTH.get(name, MAX_RAW))
+            self.bad(name, "import.reason_too_long", field=shown,
+                     max=MAX_LENGTH.get(name, MAX_RAW))
             return None
         value = clean_text(raw_text)
         if not value:
             return None
         if _has_control(value):
-            self.problem("import.reason_bad_text", field=shown)
+            self.bad(name, "import.reason_bad_text", field=shown)
             return None
         limit = MAX_LENGTH.get(name)
         if limit is not None and len(value) > limit:
-            self.problem("import.reason_too_long", field=shown, max=limit)
+            self.bad(name, "import.reason_too_long", field=shown, max=limit)
             return None
         return value
 
@@ -345,6 +377,7 @@ def build_row(
     today: date | None = None,
     event: str | None = None,
     problems: tuple[Problem, ...] = (),
+    warnings: tuple[Problem, ...] = (),
     labels: Mapping[str, str] | None = None,
 ) -> ScheduleRow:
     """Clean and check one row's raw values (named like the CSV columns).
@@ -353,6 +386,7 @@ def build_row(
     the fields in the source's own terms (an HL7 field like PID-7) for the messages."""
     b = _Builder(values)
     b.problems.extend(problems)
+    b.warnings.extend(warnings)
     names = dict(labels or {})
 
     def label(name: str) -> str:
@@ -378,24 +412,27 @@ def build_row(
     if raw_sex:
         sex = SEX_CODES.get(raw_sex)
         if sex is None:
-            b.problem("import.reason_bad_sex", value=raw_sex[:20])
+            b.bad("sex", "import.reason_bad_sex", value=raw_sex[:20])
 
     if text["phone"]:
         phone = phone_e164(text["phone"])
         if phone is None:
-            b.problem("import.reason_bad_phone", field=label("phone"))
+            b.bad("phone", "import.reason_bad_phone", field=label("phone"))
         text["phone"] = phone
     if text["email"]:
         text["email"] = email_normalized(text["email"])
         if text["email"] is None:
-            b.problem("import.reason_bad_email", field=label("email"))
+            b.bad("email", "import.reason_bad_email", field=label("email"))
     if text["postal_code"] and not POSTAL_CODE.fullmatch(text["postal_code"]):
-        b.problem("import.reason_bad_postal_code", field=label("postal_code"))
-    payer, member_id = text["payer"], text["member_id"]
-    if (payer is None) != (member_id is None) or (text["group_id"] and payer is None):
-        b.problem("import.reason_incomplete_insurance")
+        b.bad("postal_code", "import.reason_bad_postal_code", field=label("postal_code"))
+        text["postal_code"] = None
+    payer, member_id, group_id = text["payer"], text["member_id"], text["group_id"]
+    if (payer is None) != (member_id is None) or (group_id and payer is None):
+        b.bad("payer", "import.reason_incomplete_insurance")
+        payer = member_id = group_id = None
     elif member_id is not None and not MEMBER_ID.fullmatch(member_id):
-        b.problem("import.reason_bad_member_id", field=label("member_id"))
+        b.bad("member_id", "import.reason_bad_member_id", field=label("member_id"))
+        payer = member_id = group_id = None
 
     _require(b, text, start, birth_date, values, names)
     return ScheduleRow(
@@ -407,11 +444,16 @@ def build_row(
         cancelled=cancelled,
         provider_id=text["provider_id"],
         provider_name=text["provider_name"],
+        provider_login=text["provider_login"],
         location=text["location"],
+        location_code=text["location_code"],
         department=text["department"],
         mrn=text["mrn"],
         given_name=text["given_name"],
         family_name=text["family_name"],
+        middle_name=text["middle_name"],
+        name_prefix=text["name_prefix"],
+        name_suffix=text["name_suffix"],
         birth_date=birth_date,
         sex=sex,
         phone=text["phone"],
@@ -423,9 +465,10 @@ def build_row(
         postal_code=text["postal_code"],
         payer=payer,
         member_id=member_id,
-        group_id=text["group_id"],
+        group_id=group_id,
         event=event,
         problems=tuple(b.problems),
+        warnings=tuple(b.warnings),
     )
 
 
@@ -487,11 +530,11 @@ def _duration(b: _Builder, raw: object, label: str) -> int | None:
         if not text:
             return None
         if not re.fullmatch(r"\d{1,4}", text):
-            b.problem("import.reason_bad_duration", field=label)
+            b.bad("duration_minutes", "import.reason_bad_duration", field=label)
             return None
         minutes = int(text)
     if not 1 <= minutes <= MAX_DURATION_MINUTES:
-        b.problem("import.reason_bad_duration", field=label)
+        b.bad("duration_minutes", "import.reason_bad_duration", field=label)
         return None
     return minutes
 

@@ -20,6 +20,7 @@ from shared.imports import (
     plan_import,
     read_file,
     totals,
+    wording,
 )
 from shared.models import (
     Appointment,
@@ -272,14 +273,20 @@ def test_statements_are_batched_not_one_per_row(session: Session) -> None:
 
 
 def test_every_reason_and_message_has_words_in_every_language() -> None:
-    for lang, catalog in CATALOGS.items():
-        assert set(catalog) >= REASON_KEYS, f"{lang}: {sorted(REASON_KEYS - set(catalog))}"
+    words = {lang: set(catalog) | set(wording.MESSAGES[lang])
+             for lang, catalog in CATALOGS.items()}
+    for lang, keys in words.items():
+        assert keys >= REASON_KEYS, f"{lang}: {sorted(REASON_KEYS - keys)}"
     used = set()
     for path in (ROOT / "shared" / "imports").glob("*.py"):
         used |= set(re.findall(r"\"(import\.[a-z_]+)\"", path.read_text()))
     assert used, "the scan finds the keys"
-    for lang, catalog in CATALOGS.items():
-        assert used <= set(catalog), f"{lang}: {sorted(used - set(catalog))}"
+    for lang, keys in words.items():
+        assert used <= keys, f"{lang}: {sorted(used - keys)}"
+    assert set(wording.MESSAGES) == set(CATALOGS)
+    for lang, messages in wording.MESSAGES.items():
+        assert set(messages) == set(wording.MESSAGES["en"]), lang
+        assert not set(messages) & set(CATALOGS[lang]), "a key lives in one place"
     for action in Action:
         assert f"import.action_{action.value}" in CATALOGS["en"]
 

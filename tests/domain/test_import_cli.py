@@ -49,7 +49,8 @@ def test_dry_run_prints_the_plan_and_writes_nothing(
     assert "New patient." in out[0]
     assert out[4].split()[:4] == ["row", "6", "unchanged", "SCH-1005"]
     assert out[5] == "4 create, 0 update, 1 unchanged, 0 refuse (5 rows, csv)"
-    assert out[6] == "Dry run: nothing was written."
+    assert out[6] == "Times without an offset were read in America/Chicago."
+    assert out[7] == "Dry run: nothing was written."
     assert appointments(cli_db) == 0
     with Session(cli_db) as session:
         assert session.scalar(select(func.count(AuditEvent.id))) == 0
@@ -62,8 +63,9 @@ def test_import_writes_and_a_second_run_changes_nothing(
     assert appointments(cli_db) == 4
     capsys.readouterr()
     assert cli.main(["import-schedule", str(DOCS / "sample-schedule.csv")]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == (
-        "0 create, 0 update, 5 unchanged, 0 refuse (5 rows, csv)")
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "0 create, 0 update, 5 unchanged, 0 refuse (5 rows, csv)",
+        "Times without an offset were read in America/Chicago."]
     with Session(cli_db) as session:
         actors = session.scalars(select(AuditEvent.actor_type).where(
             AuditEvent.action == "schedule.imported")).all()
@@ -120,3 +122,51 @@ def test_a_missing_file_exits_1(cli_db, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["import-schedule", str(tmp_path / "nope.csv")]) == cli.EXIT_USAGE
     assert "no such file" in capsys.readouterr().err
+
+
+def test_the_report_names_the_zone_it_read_times_in(
+    cli_db, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CHECKIN_TIMEZONE", "America/Denver")
+    get_settings.cache_clear()
+    capsys.readouterr()
+    assert cli.main(["import-schedule", str(DOCS / "sample-siu.hl7"), "--dry-run"]) == 0
+    assert "Times without an offset were read in America/Denver." in (
+        capsys.readouterr().out.splitlines())
+
+
+def test_a_dry_run_on_a_database_never_migrated_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CHECKIN_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("CHECKIN_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("CHECKIN_TIMEZONE", "America/Chicago")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        code = cli.main(["import-schedule", str(DOCS / "sample-siu.hl7"), "--dry-run"])
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    captured = capsys.readouterr()
+    assert code == cli.EXIT_USAGE
+    assert captured.out == ""
+    assert captured.err == ("Error: The database is not set up for this version: run "
+                            "`python -m shared.cli migrate` first.\n")
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("header-only.csv", b"appointment_id,start,provider_id,location,mrn,given_name,"
+                        b"family_name,birth_date\n"),
+    ("empty-bundle.json", b'{"resourceType": "Bundle", "type": "collection"}'),
+])
+def test_a_file_with_no_appointments_says_so_and_exits_non_zero(
+    cli_db, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    capsys.readouterr()
+    assert cli.main(["import-schedule", str(path), "--dry-run"]) == cli.EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "Error: The file holds no appointments.\n"

@@ -162,7 +162,6 @@ def test_a_malformed_row_is_refused_with_its_reason(
         ("duration_minutes", "twenty", "import.reason_bad_duration"),
         ("duration_minutes", "0", "import.reason_bad_duration"),
         ("duration_minutes", "100000", "import.reason_bad_duration"),
-        ("status", "tentative", "import.reason_bad_status"),
         ("sex", "yes", "import.reason_bad_sex"),
         ("phone", "not a phone", "import.reason_bad_phone"),
         ("email", "nobody@", "import.reason_bad_email"),
@@ -171,12 +170,24 @@ def test_a_malformed_row_is_refused_with_its_reason(
         ("member_id", "X1", "import.reason_incomplete_insurance"),
     ],
 )
-def test_wrong_types_in_optional_columns_are_refused(
+def test_a_wrong_optional_value_is_left_out_with_a_warning_and_the_row_imports(
     session: Session, column: str, value: str, expected: str
 ) -> None:
     outcomes = plan(session, csv_bytes(f"{GOOD},{value}", header=f"{HEADER},{column}"))
+    assert outcomes[0].action == Action.CREATE
+    assert reasons(outcomes[0])[-1] == expected
+    assert "import.reason" not in " ".join(reasons(outcomes[0])[:-1])
+    row = outcomes[0].source
+    assert row.ok and row.warnings == outcomes[0].reasons[-1:]
+    assert getattr(row, column) is None
+    assert (row.payer, row.member_id, row.group_id) == (None, None, None)
+
+
+def test_a_status_that_is_neither_booked_nor_cancelled_is_refused(session: Session) -> None:
+    # Whether the visit is on or off cannot be guessed: the row is refused.
+    outcomes = plan(session, csv_bytes(f"{GOOD},tentative", header=f"{HEADER},status"))
     assert outcomes[0].action == Action.REFUSE
-    assert reasons(outcomes[0]) == [expected]
+    assert reasons(outcomes[0]) == ["import.reason_bad_status"]
 
 
 def test_every_problem_of_a_row_is_reported_at_once(session: Session) -> None:

@@ -9,7 +9,8 @@ Appointment, or a resource it points at, that fails validation refuses that row 
 - MRN: the Patient.identifier whose type is v2-0203 "MR", else the first untyped one.
 - Provider id: the first Practitioner.identifier value; name: HumanName.text, else
   prefix + given + family.
-- Location: Location.name; department: Location.type text (else the name).
+- Location: Location.name, its code the first Location.identifier; department: Location.type
+  text (else the name).
 - Insurance: the patient's first active Coverage (payor display or Organization name,
   subscriberId or identifier, class "group" value).
 - Status: booked (also arrived, checked-in, fulfilled, noshow: the import never sets these)
@@ -184,6 +185,7 @@ def _row(
             values.update(_practitioner(target.resource))
         else:
             values["location"] = target.resource.name
+            values["location_code"] = _first_identifier(target.resource)
             values["department"] = next(
                 (_concept_text(c) for c in target.resource.type or []), None)
     if problems:  # the patient cannot be read: say why, not every value that is missing

@@ -53,7 +53,9 @@ from shared.models import (
     FlagStatus,
     KioskQuestionVersion,
     Language,
+    Location,
     Patient,
+    Provider,
     QuestionType,
     SignerRelationship,
 )
@@ -68,6 +70,7 @@ BASE = "urn:checkin"
 MRN_SYSTEM = f"{BASE}:mrn"
 APPOINTMENT_SYSTEM = f"{BASE}:appointment"
 PROVIDER_SYSTEM = f"{BASE}:provider"
+LOCATION_SYSTEM = f"{BASE}:location"
 STATUS_EXTENSION = f"{BASE}:fhir:StructureDefinition/appointment-clinic-status"
 TEXT_HASH_EXTENSION = f"{BASE}:fhir:StructureDefinition/consent-text-sha256"
 FORM_SYSTEM = f"{BASE}:consent-form"
@@ -249,9 +252,32 @@ def coverage_resource(coverage: Coverage) -> dict[str, Any]:
 # --- Appointment and encounter -----------------------------------------------------------
 
 
+def practitioner_resource(provider: Provider) -> dict[str, Any]:
+    """The provider as a resource, so that the Bundle imports back with its name and code."""
+    return _drop_empty({
+        "resourceType": "Practitioner",
+        "id": resource_id("Practitioner", provider.id),
+        "identifier": [{"system": PROVIDER_SYSTEM, "value": provider.external_id}]
+        if provider.external_id else [],
+        "name": [{"text": provider.display_name}],
+    })
+
+
+def location_resource(location: Location) -> dict[str, Any]:
+    return _drop_empty({
+        "resourceType": "Location",
+        "id": resource_id("Location", location.id),
+        "identifier": [{"system": LOCATION_SYSTEM, "value": location.external_id}]
+        if location.external_id else [],
+        "name": location.name,
+        "type": [{"text": location.department}],
+    })
+
+
 def appointment_resource(appointment: Appointment) -> dict[str, Any]:
     provider = appointment.provider
     practitioner = _drop_empty({
+        **ref("Practitioner", provider.id),
         "display": provider.display_name,
         "identifier": {"system": PROVIDER_SYSTEM, "value": provider.external_id}
         if provider.external_id else None,
@@ -273,8 +299,9 @@ def appointment_resource(appointment: Appointment) -> dict[str, Any]:
              "status": "accepted"},
             {"type": [{"coding": [_coding(V3_PARTICIPATION, "PPRF", "primary performer")]}],
              "actor": practitioner, "required": "required", "status": "accepted"},
-            {"actor": {"display": appointment.location.label}, "required": "required",
-             "status": "accepted"},
+            {"actor": {**ref("Location", appointment.location_id),
+                       "display": appointment.location.label},
+             "required": "required", "status": "accepted"},
         ],
     })
 
@@ -587,6 +614,10 @@ def build_bundle(session: Session, appointments: Sequence[Appointment], *, tz: Z
     coverage_of: dict[int, list[Coverage]] = {}
     for patient in patients.values():
         entries.append(_entry(patient_resource(patient)))
+    providers = {a.provider_id: a.provider for a in appointments}
+    locations = {a.location_id: a.location for a in appointments}
+    entries.extend(_entry(practitioner_resource(p)) for p in providers.values())
+    entries.extend(_entry(location_resource(loc)) for loc in locations.values())
     for appointment in appointments:
         day = appointment.start.astimezone(tz).date()
         for coverage in appointment.patient.coverages:

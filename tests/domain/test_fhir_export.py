@@ -150,6 +150,8 @@ def test_a_checked_in_day_exports_as_a_valid_r4_bundle(
     }
     assert fhir_export.resource_counts(text) == {
         "Patient": len(patients),
+        "Practitioner": len({a.provider_id for a in visits}),
+        "Location": len({a.location_id for a in visits}),
         "Coverage": coverages,
         "Appointment": len(visits),
         "Encounter": sum(1 for a in visits if a.status in here),
@@ -343,8 +345,10 @@ def test_the_command_line_writes_the_export_for_its_owner_only(
         assert cli.main(["export-fhir", "--day", "2026-06-15"]) == 0
         out = tmp_path / "exports" / "fhir-2026-06-15.json"
         assert out.stat().st_mode & 0o777 == 0o600
-        assert fhir_export.resource_counts(out.read_text()) == {"Patient": 1, "Appointment": 1}
-        assert "Appointment 1, Patient 1" in capsys.readouterr().out
+        assert fhir_export.resource_counts(out.read_text()) == {
+            "Patient": 1, "Practitioner": 1, "Location": 1, "Appointment": 1}
+        assert "Appointment 1, Location 1, Patient 1, Practitioner 1" in (
+            capsys.readouterr().out)
 
         target = tmp_path / "one.json"
         assert cli.main(["export-fhir", "--appointment", str(appointment_id),

@@ -180,3 +180,37 @@ def test_an_empty_bundle_has_no_rows() -> None:
 def test_a_latin1_bundle_is_refused() -> None:
     data = json.dumps(sample(), ensure_ascii=False).encode("latin-1")
     assert unreadable(data).key == "import.error_encoding"
+
+
+def test_the_projects_own_export_imports_back_with_its_providers_and_locations(
+    session: Session,
+) -> None:
+    from shared import demo
+    from shared.models import Appointment
+    from shared.services import fhir_export
+    from tests.factories import make_appointment, make_location, make_provider
+
+    provider = make_provider(session, external_id="13", display_name="Dr. Kate Murphy")
+    location = make_location(session, name="East Wing Room 2", department="Pediatrics",
+                             external_id="102")
+    start = datetime(2026, 7, 6, 14, 15, tzinfo=UTC)
+    make_appointment(session, provider=provider, location=location, start=start,
+                     external_id="SCH-77", duration_minutes=30, visit_type="Follow-up")
+    session.commit()
+    text = fhir_export.export_day(session, date(2026, 7, 6), tz=TZ,
+                                  now=datetime(2026, 7, 1, tzinfo=UTC))
+    assert fhir_export.resource_counts(text)["Practitioner"] == 1
+    assert fhir_export.resource_counts(text)["Location"] == 1
+    demo.clear_all(session)
+    session.commit()
+
+    outcomes = apply_import(session, plan_import(session, read_file(
+        text.encode("utf-8"), "fhir", tz=TZ, today=TODAY))).outcomes
+    session.commit()
+    assert [o.action for o in outcomes] == [Action.CREATE], outcomes[0].describe()
+    back = session.scalars(select(Appointment)).one()
+    assert (back.external_id, back.start, back.duration_minutes, back.visit_type) == (
+        "SCH-77", start, 30, "Follow-up")
+    assert (back.provider.external_id, back.provider.display_name) == ("13", "Dr. Kate Murphy")
+    assert (back.location.external_id, back.location.name, back.location.department) == (
+        "102", "East Wing Room 2", "Pediatrics")

@@ -13,7 +13,7 @@ from kiosk.state import go, kiosk_id, kiosk_state, tr
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
 from shared.errors import TokenInvalid
-from shared.models import Channel, utcnow
+from shared.models import Appointment, Channel, utcnow
 from shared.runtime import AppContext
 from shared.services import checkin, clinic_settings, images, lookups
 from shared.services.checkin import MAX_IDENTITY_ATTEMPTS
@@ -112,8 +112,8 @@ def start_check_in(ctx: AppContext, appointment_id: int) -> None:
     """Identity is proven: begin (or resume) the check-in and show the appointment."""
     now = utcnow()
     tz = ctx.settings.tz
+    rules = clinic_settings.load_cached(ctx.engine)
     with session_scope(ctx.engine) as session:
-        rules = clinic_settings.load(session)
         try:
             check_in = checkin.begin(session, appointment_id, channel=Channel.KIOSK, now=now,
                                      tz=tz, rules=rules, kiosk_id=kiosk_id())
@@ -124,7 +124,8 @@ def start_check_in(ctx: AppContext, appointment_id: int) -> None:
             # Caught inside the transaction: the flag raised for the desk is kept.
             go("cannot_check_in", problem=exc.key, problem_params=exc.params)
             return
-        appointment = check_in.appointment
+        appointment = session.get(Appointment, appointment_id)  # loaded by begin()
+        assert appointment is not None
         timing = checkin.arrival_timing(appointment.start, now, tz, rules)
         go("appointment", appointment_id=appointment.id, check_in_id=check_in.id,
            patient_id=appointment.patient_id, timing=timing.value)

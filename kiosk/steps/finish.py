@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import streamlit as st
+from sqlalchemy.orm import Session
 
 from kiosk.state import go, kiosk_id, kiosk_state, reset, tr
 from kiosk.widgets import birth_date_input, help_button, start_over_button
@@ -17,15 +19,20 @@ from shared.services.details import normalize_phone
 DONE_SECONDS = 20
 
 
+def complete(session: Session, ctx: AppContext, check_in_id: int) -> dict[str, Any]:
+    """Finish the check-in in the caller's transaction; what the done screen shows."""
+    result = checkin.complete(session, check_in_id, now=utcnow(), tz=ctx.settings.tz,
+                              rules=clinic_settings.load_cached(ctx.engine))
+    return {"needs_desk": result.needs_desk, "position": result.position,
+            "wait": result.estimated_wait_minutes, "ticket": result.ticket}
+
+
 def render_done(ctx: AppContext) -> None:
     state = kiosk_state()
     if "completion" not in state:
         with session_scope(ctx.engine) as session:
-            rules = clinic_settings.load(session)
-            result = checkin.complete(session, state["check_in_id"], now=utcnow(),
-                                      tz=ctx.settings.tz, rules=rules)
-        state["completion"] = {"needs_desk": result.needs_desk, "position": result.position,
-                               "wait": result.estimated_wait_minutes, "ticket": result.ticket}
+            completion = complete(session, ctx, state["check_in_id"])
+        state["completion"] = completion
     done = state["completion"]
     if done["needs_desk"]:
         st.title(tr("done.title_desk"))

@@ -6,14 +6,23 @@ from datetime import date
 from typing import Any
 
 import streamlit as st
+from sqlalchemy.orm import Session
 from streamlit_drawable_canvas import st_canvas
 
 from kiosk.state import go, kiosk_id, kiosk_state, lang, tr
+from kiosk.steps import finish
 from kiosk.widgets import help_button
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
 from shared.i18n import t
-from shared.models import FlagSeverity, Language, QuestionType, SignerRelationship, utcnow
+from shared.models import (
+    Appointment,
+    FlagSeverity,
+    Language,
+    QuestionType,
+    SignerRelationship,
+    utcnow,
+)
 from shared.runtime import AppContext
 from shared.services import checkin, consent, questions
 from shared.services.consent import SignatureRefused
@@ -69,18 +78,83 @@ def question_input(asked: Asked, previous: Any, language: str, key_prefix: str =
     return None
 
 
+ASKED_KEY = "kiosk_asked"
+
+
+def keep_question_set(session: Session, appointment: Appointment) -> None:
+    """Read the questions for this visit and the answers stored so far, once, in the caller's
+    transaction; they are kept for the patient (no query per screen). The question versions
+    sit beside the patient's state, not in it: they are the clinic's, and the kiosk's actions
+    copy the patient's state."""
+    state = kiosk_state()
+    st.session_state[ASKED_KEY] = questions.questions_for_visit(session, appointment)
+    stored = questions.saved_answers(session, appointment.id)
+    state["answers"] = dict(stored)
+    state["stored_answers"] = dict(stored)
+
+
+def _question_set(ctx: AppContext) -> tuple[list[Asked], dict[str, Any], dict[str, Any]]:
+    """The questions, the answers given so far, and those already stored."""
+    state = kiosk_state()
+    if ASKED_KEY not in st.session_state or "answers" not in state:
+        with session_scope(ctx.engine) as session:
+            keep_question_set(session, checkin.load_appointment(session,
+                                                                state["appointment_id"]))
+    return st.session_state[ASKED_KEY], state["answers"], state["stored_answers"]
+
+
+def _store(session: Session, shown: list[Asked], answers: dict[str, Any],
+           stored: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """Store, in the caller's transaction, the answers not yet stored as given: the flags
+    raised, and what to note as stored once the transaction has committed."""
+    state = kiosk_state()
+    given = [questions.Given(a, answers[a.key], a.key in stored) for a in shown
+             if a.key in answers and (a.key not in stored or stored[a.key] != answers[a.key])]
+    if not given:
+        return [], {}
+    raised = questions.save_answers(
+        session, appointment_id=state["appointment_id"], patient_id=state["patient_id"],
+        given=given, language=lang(), now=utcnow(), kiosk_id=kiosk_id())
+    return raised, {g.asked.key: g.value for g in given}
+
+
+def _pending_forms(session: Session, ctx: AppContext, appointment: Appointment) -> list[Any]:
+    """The consent forms this patient still has to sign or decline here."""
+    state = kiosk_state()
+    pending = consent.forms_to_sign(session, appointment, language=lang(), now=utcnow(),
+                                    day=clinic_today(ctx.settings.tz))
+    skipped = set(state.get("consent_skipped", []))
+    return [f for f in pending if f.form_key not in skipped]
+
+
+def _finish_questions(ctx: AppContext, shown: list[Asked], answers: dict[str, Any],
+                      stored: dict[str, Any]) -> None:
+    """The last answer is in: store the answers and, when no consent is due, finish the
+    check-in in the same transaction."""
+    state = kiosk_state()
+    now = utcnow()
+    with session_scope(ctx.engine) as session:
+        _, newly_stored = _store(session, shown, answers, stored)
+        checkin.mark_step(session, state["check_in_id"], "questions", now)
+        appointment = checkin.load_appointment(session, state["appointment_id"])
+        completion = None
+        if not _pending_forms(session, ctx, appointment):
+            checkin.mark_step(session, state["check_in_id"], "consent", now)
+            completion = finish.complete(session, ctx, state["check_in_id"])
+    stored.update(newly_stored)
+    if completion is None:
+        go("consent")
+    else:
+        go("done", completion=completion)
+
+
 def render_questions(ctx: AppContext) -> None:
     state = kiosk_state()
-    with session_scope(ctx.engine) as session:
-        appointment = checkin.load_appointment(session, state["appointment_id"])
-        asked = questions.questions_for_visit(session, appointment)
-        answers = questions.saved_answers(session, appointment.id)
+    asked, answers, stored = _question_set(ctx)
     shown = questions.visible(asked, answers)
     index = state.get("q_index", 0)
     if index >= len(shown):
-        with session_scope(ctx.engine) as session:
-            checkin.mark_step(session, state["check_in_id"], "questions", utcnow())
-        go("consent")
+        _finish_questions(ctx, shown, answers, stored)
         st.rerun()
     current = shown[index]
     st.caption(tr("questions.progress", n=index + 1, total=len(shown)))
@@ -97,13 +171,14 @@ def render_questions(ctx: AppContext) -> None:
         except AnswerInvalid as exc:
             st.error(tr(exc.key, **exc.params))
         else:
-            with session_scope(ctx.engine) as session:
-                appointment = checkin.load_appointment(session, state["appointment_id"])
-                raised = questions.save_answer(session, appointment, current, value,
-                                               language=lang(), now=utcnow(),
-                                               kiosk_id=kiosk_id())
-            if any(f.severity == FlagSeverity.URGENT for f in raised):
-                state["urgent_notice"] = True
+            answers[current.key] = value
+            if questions.triggered_rules(current.version, value):
+                # An answer that raises a flag reaches the desk now, not at the last question.
+                with session_scope(ctx.engine) as session:
+                    raised, newly_stored = _store(session, [current], answers, stored)
+                stored.update(newly_stored)
+                if any(f.severity == FlagSeverity.URGENT for f in raised):
+                    state["urgent_notice"] = True
             state["q_index"] = index + 1
             st.rerun()
     if index > 0:
@@ -126,15 +201,14 @@ def render_consent(ctx: AppContext) -> None:
     now = utcnow()
     with session_scope(ctx.engine) as session:
         appointment = checkin.load_appointment(session, state["appointment_id"])
-        pending = consent.forms_to_sign(session, appointment, language=lang(), now=now,
-                                        day=today)
-        skipped = set(state.get("consent_skipped", []))
-        pending = [f for f in pending if f.form_key not in skipped]
+        pending = _pending_forms(session, ctx, appointment)
         minor = consent.is_minor(appointment.patient, today)
-    if not pending:
-        with session_scope(ctx.engine) as session:
+        completion = None
+        if not pending:
             checkin.mark_step(session, state["check_in_id"], "consent", now)
-        go("done")
+            completion = finish.complete(session, ctx, state["check_in_id"])
+    if not pending:
+        go("done", completion=completion)
         st.rerun()
     form = pending[0]
     if state.get("urgent_notice"):
@@ -177,6 +251,6 @@ def render_consent(ctx: AppContext) -> None:
         with session_scope(ctx.engine) as session:
             appointment = checkin.load_appointment(session, state["appointment_id"])
             consent.flag_unsigned(session, appointment, form, now=utcnow(), kiosk_id=kiosk_id())
-        state["consent_skipped"] = [*skipped, form.form_key]
+        state["consent_skipped"] = [*state.get("consent_skipped", []), form.form_key]
         st.rerun()
     help_button()

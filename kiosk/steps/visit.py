@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from kiosk.state import go, kiosk_action, kiosk_id, kiosk_state, lang, tr, tr_plain
+from kiosk.steps import intake
 from kiosk.widgets import help_button
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
@@ -24,20 +27,52 @@ def _step_done(ctx: AppContext, step: str, next_step: str) -> None:
     go(next_step)
 
 
+@dataclass(frozen=True)
+class VisitView:
+    """What the appointment, details and insurance screens show, read in one transaction
+    when the first of them opens and kept for the patient, instead of a query per screen."""
+
+    given_name: str
+    time: str
+    provider: str
+    location: str
+    directions_en: str
+    directions_es: str
+    details: ContactDetails
+    coverage: insurance.CoverageView
+
+
+def _visit(ctx: AppContext) -> VisitView:
+    state = kiosk_state()
+    view = state.get("visit")
+    if view is None:
+        tz = ctx.settings.tz
+        with session_scope(ctx.engine) as session:
+            appointment = checkin.load_appointment(session, state["appointment_id"])
+            patient = appointment.patient
+            view = VisitView(
+                given_name=patient.preferred_name or patient.legal_given_name,
+                time=format_time(appointment.start, tz),
+                provider=appointment.provider.display_name,
+                location=appointment.location.label,
+                directions_en=appointment.location.directions_en or "",
+                directions_es=appointment.location.directions_es or "",
+                details=details.current_details(patient),
+                coverage=insurance.primary_coverage(patient, clinic_today(tz)),
+            )
+            intake.keep_question_set(session, appointment)
+        state["visit"] = view
+    return view
+
+
 def render_appointment(ctx: AppContext) -> None:
     state = kiosk_state()
-    tz = ctx.settings.tz
-    with session_scope(ctx.engine) as session:
-        appointment = checkin.load_appointment(session, state["appointment_id"])
-        given = appointment.patient.preferred_name or appointment.patient.legal_given_name
-        location = appointment.location
-        directions = location.directions_es if lang() == Language.ES else location.directions_en
-        when = format_time(appointment.start, tz)
-        provider = appointment.provider.display_name
+    view = _visit(ctx)
+    directions = view.directions_es if lang() == Language.ES else view.directions_en
     # Names, the provider and the room come from the record or an import: plain text.
-    st.title(tr_plain("kiosk.hello", name=given))
-    st.markdown(tr_plain("kiosk.appointment_at", time=when, provider=provider))
-    st.markdown(f"**{plain(location.label)}**")
+    st.title(tr_plain("kiosk.hello", name=view.given_name))
+    st.markdown(tr_plain("kiosk.appointment_at", time=view.time, provider=view.provider))
+    st.markdown(f"**{plain(view.location)}**")
     if directions:
         st.markdown(directions)
     timing = state.get("timing")
@@ -66,15 +101,9 @@ DETAIL_LABELS = (
 )
 
 
-def _current(ctx: AppContext) -> ContactDetails:
-    with session_scope(ctx.engine) as session:
-        patient = checkin.load_appointment(session, kiosk_state()["appointment_id"]).patient
-        return details.current_details(patient)
-
-
 def render_details(ctx: AppContext) -> None:
     state = kiosk_state()
-    current = _current(ctx)
+    current = _visit(ctx).details
     st.title(tr("details.title"))
     if not state.get("editing_details"):
         address = ", ".join(p for p in (current.address_line, current.address_line2,
@@ -124,11 +153,7 @@ def render_details(ctx: AppContext) -> None:
 
 def render_insurance(ctx: AppContext) -> None:
     state = kiosk_state()
-    tz = ctx.settings.tz
-    today = clinic_today(tz)
-    with session_scope(ctx.engine) as session:
-        patient = checkin.load_appointment(session, state["appointment_id"]).patient
-        view = insurance.primary_coverage(patient, today)
+    view = _visit(ctx).coverage
     st.title(tr("insurance.title"))
     if state.get("insurance_mode") == "new":
         _new_insurance_form(ctx, state)

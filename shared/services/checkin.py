@@ -338,20 +338,22 @@ def next_ticket(session: Session, *, now: datetime, tz: ZoneInfo) -> tuple[date,
     at the same moment on any number of kiosks never get the same number. The row is made
     on the day's first ticket, starting after any tickets already given out that day."""
     day = now.astimezone(tz).date()
-    start, end = day_bounds(day, tz)
-    issued = session.scalar(
-        select(func.count()).select_from(Appointment).where(
-            Appointment.start >= start, Appointment.start < end, Appointment.ticket.is_not(None)
-        )
-    ) or 0
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(TicketCounter).values(day=day, last_number=issued)
-                    .on_conflict_do_nothing(index_elements=["day"]))
-    number = session.execute(
-        update(TicketCounter).where(TicketCounter.day == day)
-        .values(last_number=TicketCounter.last_number + 1)
-        .returning(TicketCounter.last_number)
-    ).scalar_one()
+    count_up = (update(TicketCounter).where(TicketCounter.day == day)
+                .values(last_number=TicketCounter.last_number + 1)
+                .returning(TicketCounter.last_number))
+    number = session.execute(count_up).scalar_one_or_none()
+    if number is None:
+        # The day's first ticket: make the row (once, whoever comes first), then count up.
+        start, end = day_bounds(day, tz)
+        issued = session.scalar(
+            select(func.count()).select_from(Appointment).where(
+                Appointment.start >= start, Appointment.start < end,
+                Appointment.ticket.is_not(None))
+        ) or 0
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(TicketCounter).values(day=day, last_number=issued)
+                        .on_conflict_do_nothing(index_elements=["day"]))
+        number = session.execute(count_up).scalar_one()
     return day, f"A{number:03d}"
 
 
@@ -363,20 +365,22 @@ def give_ticket(session: Session, appointment: Appointment, *, now: datetime,
     return appointment.ticket
 
 
+STEP_COLUMNS = {
+    "appointment": "appointment_confirmed_at",
+    "demographics": "demographics_confirmed_at",
+    "insurance": "insurance_confirmed_at",
+    "questions": "questions_completed_at",
+    "consent": "consent_completed_at",
+}
+
+
 def mark_step(session: Session, check_in_id: int, step: str, now: datetime) -> None:
-    """Record the time a step was done (the first time only)."""
-    check_in = session.get(CheckIn, check_in_id)
-    assert check_in is not None
-    column = {
-        "appointment": "appointment_confirmed_at",
-        "demographics": "demographics_confirmed_at",
-        "insurance": "insurance_confirmed_at",
-        "questions": "questions_completed_at",
-        "consent": "consent_completed_at",
-    }[step]
-    if getattr(check_in, column) is None:
-        setattr(check_in, column, now)
-    check_in.last_step = step
+    """Record the time a step was done (the first time only), in one UPDATE."""
+    column = getattr(CheckIn, STEP_COLUMNS[step])
+    session.execute(
+        update(CheckIn).where(CheckIn.id == check_in_id)
+        .values({column: func.coalesce(column, now), CheckIn.last_step: step})
+        .execution_options(synchronize_session="fetch"))
 
 
 def abandon(session: Session, check_in_id: int, now: datetime) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from shared.errors import DomainError
@@ -190,6 +190,58 @@ def triggered_rules(v: KioskQuestionVersion, value: Any) -> list[tuple[FlagKind,
     ]
 
 
+@dataclass(frozen=True)
+class Given:
+    """An answer to store: `stored` when this visit's answer to that version is saved already
+    (it is replaced), else it is new."""
+
+    asked: Asked
+    value: Any
+    stored: bool = False
+
+
+def save_answers(
+    session: Session,
+    *,
+    appointment_id: int,
+    patient_id: int,
+    given: list[Given],
+    language: str,
+    now: datetime,
+    kiosk_id: str | None,
+) -> list[Flag]:
+    """Store answers in one go (one INSERT for all the new ones, an UPDATE per replaced one)
+    and raise every flag their rules call for. Returns the flags raised.
+
+    The kiosk stores an answer that raises a flag the moment it is given, so the desk hears
+    of it at once, and the others together when the last question is answered."""
+    fresh = [g for g in given if not g.stored]
+    if fresh:
+        session.execute(insert(Answer), [
+            {"appointment_id": appointment_id, "question_version_id": g.asked.version.id,
+             "value": g.value, "language": Language(language), "answered_at": now}
+            for g in fresh])
+    for g in given:
+        if g.stored:
+            session.execute(
+                update(Answer)
+                .where(Answer.appointment_id == appointment_id,
+                       Answer.question_version_id == g.asked.version.id)
+                .values(value=g.value, language=Language(language), answered_at=now)
+                .execution_options(synchronize_session=False))
+    raised = []
+    for g in given:
+        for kind, severity in triggered_rules(g.asked.version, g.value):
+            raised.append(
+                flags.raise_flag(
+                    session, kind=kind, severity=severity, now=now,
+                    patient_id=patient_id, appointment_id=appointment_id,
+                    kiosk_id=kiosk_id, new_value={"question": g.asked.key, "answer": g.value},
+                )
+            )
+    return raised
+
+
 def save_answer(
     session: Session,
     appointment: Appointment,
@@ -202,29 +254,14 @@ def save_answer(
 ) -> list[Flag]:
     """Store (or replace) the answer to this exact question version, and raise at once any
     flag its rules call for. Returns the flags raised."""
-    answer = session.scalar(
-        select(Answer).where(Answer.appointment_id == appointment.id,
-                             Answer.question_version_id == asked.version.id)
-    )
-    if answer is None:
-        answer = Answer(appointment_id=appointment.id, question_version_id=asked.version.id,
-                        value=value, language=Language(language), answered_at=now)
-        session.add(answer)
-    else:
-        answer.value = value
-        answer.language = Language(language)
-        answer.answered_at = now
-    session.flush()
-    raised = []
-    for kind, severity in triggered_rules(asked.version, value):
-        raised.append(
-            flags.raise_flag(
-                session, kind=kind, severity=severity, now=now,
-                patient_id=appointment.patient_id, appointment_id=appointment.id,
-                kiosk_id=kiosk_id, new_value={"question": asked.key, "answer": value},
-            )
-        )
-    return raised
+    stored = session.scalar(
+        select(Answer.id).where(Answer.appointment_id == appointment.id,
+                                Answer.question_version_id == asked.version.id)
+    ) is not None
+    return save_answers(session, appointment_id=appointment.id,
+                        patient_id=appointment.patient_id,
+                        given=[Given(asked, value, stored)], language=language, now=now,
+                        kiosk_id=kiosk_id)
 
 
 def saved_answers(session: Session, appointment_id: int) -> dict[str, Any]:

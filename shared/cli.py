@@ -147,8 +147,8 @@ def cmd_demo_info(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_seed_history(args: argparse.Namespace, settings: Settings) -> None:
     """A year (by default) of past clinic days, for the manager's reports."""
-    if args.days < 1 or args.per_day < 1:
-        raise CommandError("--days and --per-day must be at least 1")
+    if args.days < 1 or args.per_day < 1 or (args.years is not None and args.years < 1):
+        raise CommandError("--days, --years and --per-day must be at least 1")
     end_day = args.end_day or utcnow().astimezone(settings.tz).date() - timedelta(days=1)
     engine = _engine(settings)
     began = time.perf_counter()
@@ -156,7 +156,8 @@ def cmd_seed_history(args: argparse.Namespace, settings: Settings) -> None:
         if history.has_history(session):
             raise CommandError("history is already present; use reset-demo to start over")
         result = history.seed_history(session, tz=settings.tz, end_day=end_day,
-                                      days=args.days, per_day=args.per_day, seed=args.seed)
+                                      days=args.days, per_day=args.per_day, seed=args.seed,
+                                      years=args.years)
     print(f"Seeded {result.appointments} appointments ({result.check_ins} check-ins, "
           f"{result.flags} flags) from {result.first_day:%Y-%m-%d} to "
           f"{result.last_day:%Y-%m-%d} in {time.perf_counter() - began:.1f} s.")
@@ -308,7 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_issue_token)
 
     p = sub.add_parser("seed-history", help="add about a year of past visits for the reports")
-    p.add_argument("--days", type=int, default=365, help="clinic days (default 365)")
+    span = p.add_mutually_exclusive_group()
+    span.add_argument("--days", type=int, default=365, help="clinic days (default 365)")
+    span.add_argument("--years", type=int,
+                      help="every day of this many years ending on the last day, instead of --days")
     p.add_argument("--per-day", type=int, default=275, help="appointments a day (default 275)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--end-day", type=date.fromisoformat, metavar="YYYY-MM-DD",

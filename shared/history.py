@@ -154,12 +154,16 @@ def seed_history(
     per_day: int = 275,
     seed: int = 7,
     chunk_rows: int = CHUNK_ROWS,
+    years: int | None = None,
 ) -> HistoryResult:
-    """Add `days` past clinic days ending on `end_day`, `per_day` appointments each.
+    """Add `days` past clinic days ending on `end_day`, `per_day` appointments each; with
+    `years`, every day of that many calendar years ending on `end_day` instead.
 
     Existing providers, locations and HIST- patients are reused; the missing ones are made.
     The caller owns the transaction: this inserts and never commits.
     """
+    if years is not None:
+        days = days_in_years(end_day, years)
     if days < 1 or per_day < 1:
         raise ValueError("days and per-day must be at least 1")
     if has_history(session):
@@ -192,6 +196,18 @@ def seed_history(
         check_ins=totals.check_ins, flags=totals.flags, patients_created=patients_created,
         providers_created=providers_created, seconds=clock.perf_counter() - began,
     )
+
+
+def days_in_years(end_day: date, years: int) -> int:
+    """The days of `years` calendar years ending on `end_day` (leap days included): one
+    year to 30 June 2026 starts on 1 July 2025."""
+    if years < 1:
+        raise ValueError("years must be at least 1")
+    try:
+        before = end_day.replace(year=end_day.year - years)
+    except ValueError:  # 29 February, years back in a year without one
+        before = end_day.replace(year=end_day.year - years, day=28)
+    return (end_day - before).days
 
 
 # --- Who and where -------------------------------------------------------------------------

@@ -3,6 +3,8 @@ seconds without losing the filters."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy import select
@@ -15,13 +17,23 @@ from shared.db import session_scope
 from shared.i18n import t
 from shared.models import AppointmentStatus, Location, Provider, StaffRole, utcnow
 from shared.services import clinic_settings, review
-from shared.services.board import AppointmentRow, alerts, appointments_for_day
+from shared.services.board import (
+    AppointmentRow,
+    BoardFilter,
+    alerts,
+    appointments_for_day,
+    day_counts,
+)
 from shared.services.slips import format_time
 from shared.text import plain
 
 REFRESH_SECONDS = 5
+# Unless the whole day is asked for (or searched), the board shows the appointments from a
+# little before now to a few hours ahead, and everyone who is here: a busy day's 1,000 rows
+# would cost every open screen a full re-read and re-send every few seconds.
+HOURS_BEHIND = 2
+HOURS_AHEAD = 4
 WAITING = (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN)
-DONE = (AppointmentStatus.FULFILLED,)
 # Hidden unless asked for (or searched for): the board is about who is coming and who is here.
 FINISHED = (AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW, AppointmentStatus.CANCELLED)
 
@@ -71,7 +83,20 @@ def _filters() -> None:
     cols[2].multiselect(t("dash.filter_status"), options=[s.value for s in AppointmentStatus],
                         format_func=lambda s: t(f"status.{s}"), key="filter_status")
     cols[3].text_input(t("dash.search"), key="filter_search")
-    cols[4].checkbox(t("dash.show_finished"), key="filter_show_finished")
+    with cols[4]:
+        st.checkbox(t("dash.show_finished"), key="filter_show_finished")
+        st.checkbox(t("dash.whole_day"), key="filter_whole_day")
+
+
+def _board_filter(now: datetime) -> BoardFilter:
+    """The filters the database applies: provider, location, and the hours around now."""
+    state = st.session_state
+    whole_day = (state.get("filter_whole_day") or (state.get("filter_search") or "").strip()
+                 or state.get("filter_status"))
+    around = None if whole_day else (now - timedelta(hours=HOURS_BEHIND),
+                                     now + timedelta(hours=HOURS_AHEAD))
+    return BoardFilter(providers=tuple(state.get("filter_provider") or ()),
+                       locations=tuple(state.get("filter_location") or ()), around=around)
 
 
 def _matches(row: AppointmentRow) -> bool:
@@ -80,8 +105,6 @@ def _matches(row: AppointmentRow) -> bool:
     finished = row.status in FINISHED and not state.get("filter_show_finished")
     return (
         not (finished and not search and not state.get("filter_status"))
-        and (not state.get("filter_provider") or row.provider in state["filter_provider"])
-        and (not state.get("filter_location") or row.location in state["filter_location"])
         and (not state.get("filter_status") or row.status.value in state["filter_status"])
         and (not search or search in row.patient_name.casefold() or search in row.mrn.casefold())
     )
@@ -94,20 +117,20 @@ def _board() -> None:
     tz = ctx.settings.tz
     now = utcnow()
     day = clinic_today(tz)
+    only = _board_filter(now)
     with Session(ctx.engine) as session:
-        rows = appointments_for_day(session, day, tz)
+        counts = day_counts(session, day, tz)
+        rows = appointments_for_day(session, day, tz, only) if counts.total else []
         rules = clinic_settings.load(session)
-    if not rows:
+    if not counts.total:
         st.info(t("dash.no_appointments"))
         return
-    st.caption(
-        t(
-            "dash.count_summary",
-            total=len(rows),
-            waiting=sum(r.status in WAITING for r in rows),
-            done=sum(r.status in DONE for r in rows),
-        )
-    )
+    summary = t("dash.count_summary", total=counts.total, waiting=counts.waiting,
+                done=counts.done)
+    if only.around is not None:
+        summary += " · " + t("dash.window_note", start=format_time(only.around[0], tz),
+                             end=format_time(only.around[1], tz))
+    st.caption(summary)
     shown = [r for r in rows if _matches(r)]
     seen = st.session_state.setdefault("_seen_arrivals", set())
     first_look = not seen

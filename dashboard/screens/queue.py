@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import streamlit as st
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import guard_live_view, require_role
@@ -125,26 +125,29 @@ def _actions(user: dict, row: QueueRow) -> None:
 
 
 def _other_lists(user: dict) -> None:
-    """Patients in a room (to complete) and booked patients past the grace period (no-show)."""
+    """Patients in a room (to complete) and booked patients past the grace period (no-show).
+    Both lists are read with their conditions in SQL, and the late list is one table with one
+    action, so a morning of late patients costs the page a row each, not a row of buttons."""
     ctx = app_context()
     tz = ctx.settings.tz
     now = utcnow()
     start, end = day_bounds(clinic_today(tz), tz)
     with Session(ctx.engine) as session:
         rules = clinic_settings.load(session)
+        late_before = now - timedelta(minutes=rules.grace_minutes)
         rows = session.execute(
             select(Appointment.id, Appointment.version, Appointment.status, Appointment.start,
                    Appointment.room, Patient.legal_given_name, Patient.preferred_name,
                    Patient.legal_family_name)
             .join(Patient, Appointment.patient_id == Patient.id)
             .where(Appointment.start >= start, Appointment.start < end,
-                   Appointment.status.in_((AppointmentStatus.IN_ROOM,
-                                           AppointmentStatus.BOOKED)))
+                   or_(Appointment.status == AppointmentStatus.IN_ROOM,
+                       (Appointment.status == AppointmentStatus.BOOKED)
+                       & (Appointment.start < late_before)))
             .order_by(Appointment.start)
         ).all()
-    grace = timedelta(minutes=rules.grace_minutes)
     in_room = [r for r in rows if r.status == AppointmentStatus.IN_ROOM]
-    missing = [r for r in rows if r.status == AppointmentStatus.BOOKED and now > r.start + grace]
+    missing = [r for r in rows if r.status == AppointmentStatus.BOOKED]
     left, right = st.columns(2)
     with left:
         st.subheader(t("queue.in_room_title"))
@@ -160,13 +163,23 @@ def _other_lists(user: dict) -> None:
                 st.rerun()
     with right:
         st.subheader(t("queue.not_arrived_title"))
-        for r in missing:
-            name = f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}"
-            a, b = st.columns([3, 2], vertical_alignment="center")
-            a.markdown(f"{format_time(r.start, tz)} · {plain(name)}")
-            if b.button(t("queue.noshow"), key=f"noshow_{r.id}", width="stretch"):
-                _act(user, desk.mark_no_show, r.id, r.version, rules=rules)
-                st.rerun()
+        if not missing:
+            return
+        names = {r.id: f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}"
+                 for r in missing}
+        st.dataframe([{t("dash.col_time"): format_time(r.start, tz),
+                       t("dash.col_patient"): names[r.id]} for r in missing],
+                     hide_index=True, width="stretch", height=min(40 + 35 * len(missing), 300),
+                     key="late_table")
+        by_id = {r.id: r for r in missing}
+        chosen = st.selectbox(t("queue.noshow_pick"), options=list(by_id), index=None,
+                              format_func=lambda i: f"{format_time(by_id[i].start, tz)} · "
+                                                    f"{names[i]}",
+                              key="noshow_selected")
+        if chosen in by_id and st.button(t("queue.noshow"), key=f"noshow_{chosen}",
+                                         width="stretch"):
+            _act(user, desk.mark_no_show, chosen, by_id[chosen].version, rules=rules)
+            st.rerun()
 
 
 page()

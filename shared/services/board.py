@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.clinic_time import day_bounds
@@ -42,9 +42,32 @@ class AppointmentRow:
     open_flags: int
 
 
-def appointments_for_day(session: Session, day: date, tz: ZoneInfo) -> list[AppointmentRow]:
+@dataclass(frozen=True)
+class BoardFilter:
+    """What the arrivals board asks for, applied in SQL. `around` limits the day to the
+    appointments starting between its two instants plus everyone waiting or in a room, so
+    the board's cost follows what is shown, not the size of the day."""
+
+    providers: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
+    around: tuple[datetime, datetime] | None = None
+
+
+PRESENT = (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_ROOM)
+
+
+def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
+                         only: BoardFilter = BoardFilter()) -> list[AppointmentRow]:
     """The clinic day's appointments in time order, with open-flag counts. Two queries."""
     start, end = day_bounds(day, tz)
+    conditions = [Appointment.start >= start, Appointment.start < end]
+    if only.providers:
+        conditions.append(Provider.display_name.in_(only.providers))
+    if only.locations:
+        conditions.append(Location.name.in_(only.locations))
+    if only.around is not None:
+        conditions.append(or_(Appointment.start.between(*only.around),
+                              Appointment.status.in_(PRESENT)))
     rows = session.execute(
         select(
             Appointment.id,
@@ -64,39 +87,57 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo) -> list[Appo
         .join(Patient, Appointment.patient_id == Patient.id)
         .join(Provider, Appointment.provider_id == Provider.id)
         .join(Location, Appointment.location_id == Location.id)
-        .where(Appointment.start >= start, Appointment.start < end)
+        .where(*conditions)
         .order_by(Appointment.start, Appointment.id)
     ).all()
-    ids = [r.id for r in rows]
     flag_counts: dict[int, int] = {}
-    if ids:
+    if rows:
         flag_counts = dict(
             session.execute(
                 select(Flag.appointment_id, func.count())
-                .where(Flag.appointment_id.in_(ids), Flag.status == FlagStatus.OPEN)
+                .join(Appointment, Flag.appointment_id == Appointment.id)
+                .where(Appointment.start >= start, Appointment.start < end,
+                       Flag.status == FlagStatus.OPEN)
                 .group_by(Flag.appointment_id)
             ).all()
         )
-    result = []
-    for r in rows:
-        given = r.preferred_name or r.legal_given_name
-        result.append(
-            AppointmentRow(
-                appointment_id=r.id,
-                patient_id=r.patient_id,
-                start=r.start,
-                patient_name=f"{given} {r.legal_family_name}",
-                mrn=r.mrn,
-                age=age_on(r.birth_date, day),
-                provider=r.display_name,
-                location=r.name,
-                visit_type=r.visit_type,
-                status=AppointmentStatus(r.status),
-                arrived_at=r.arrived_at,
-                open_flags=flag_counts.get(r.id, 0),
-            )
+    return [
+        AppointmentRow(
+            appointment_id=r.id,
+            patient_id=r.patient_id,
+            start=r.start,
+            patient_name=f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}",
+            mrn=r.mrn,
+            age=age_on(r.birth_date, day),
+            provider=r.display_name,
+            location=r.name,
+            visit_type=r.visit_type,
+            status=AppointmentStatus(r.status),
+            arrived_at=r.arrived_at,
+            open_flags=flag_counts.get(r.id, 0),
         )
-    return result
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    total: int
+    waiting: int
+    done: int
+
+
+def day_counts(session: Session, day: date, tz: ZoneInfo) -> DayCounts:
+    """How many appointments the day holds, are waiting and are done: one aggregate."""
+    start, end = day_bounds(day, tz)
+    waiting = (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN)
+    row = session.execute(
+        select(func.count(),
+               func.count(case((Appointment.status.in_(waiting), 1))),
+               func.count(case((Appointment.status == AppointmentStatus.FULFILLED, 1))))
+        .where(Appointment.start >= start, Appointment.start < end)
+    ).one()
+    return DayCounts(total=row[0], waiting=row[1], done=row[2])
 
 
 @dataclass(frozen=True)
@@ -219,8 +260,13 @@ def queue_for_day(
     """Everyone waiting today (arrived or checked in), in the order they should be seen,
     with the reason for each place. Two queries."""
     start, end = day_bounds(day, tz)
+    # Plain columns, not Appointment objects: the queue is re-read every few seconds by
+    # every open screen, and building ORM objects cost 5-8x the query itself.
     rows = session.execute(
-        select(Appointment, Patient.legal_given_name, Patient.preferred_name,
+        select(Appointment.id, Appointment.version, Appointment.provider_id, Appointment.start,
+               Appointment.arrived_at, Appointment.status, Appointment.ticket,
+               Appointment.queue_shift_minutes, Appointment.queue_note, Appointment.called_at,
+               Appointment.room, Patient.legal_given_name, Patient.preferred_name,
                Patient.legal_family_name, Provider.display_name)
         .join(Patient, Appointment.patient_id == Patient.id)
         .join(Provider, Appointment.provider_id == Provider.id)
@@ -228,41 +274,40 @@ def queue_for_day(
                Appointment.status.in_((AppointmentStatus.ARRIVED,
                                        AppointmentStatus.CHECKED_IN)))
     ).all()
-    ids = [r[0].id for r in rows]
     urgent = set()
-    if ids:
+    if rows:
         urgent = set(session.scalars(
-            select(Flag.appointment_id).where(
-                Flag.appointment_id.in_(ids), Flag.status == FlagStatus.OPEN,
-                Flag.severity == FlagSeverity.URGENT,
-                Flag.kind.in_((FlagKind.URGENT_ANSWER, FlagKind.HELP_REQUEST)),
-            )
+            select(Flag.appointment_id)
+            .join(Appointment, Flag.appointment_id == Appointment.id)
+            .where(Appointment.start >= start, Appointment.start < end,
+                   Flag.status == FlagStatus.OPEN, Flag.severity == FlagSeverity.URGENT,
+                   Flag.kind.in_((FlagKind.URGENT_ANSWER, FlagKind.HELP_REQUEST)))
         ))
-    by_id = {r[0].id: r for r in rows}
+    by_id = {r.id: r for r in rows}
     # A move by the desk shifts the appointment and the arrival alike: the patient's place
     # changes, but on time stays on time and late stays late.
     waiting = [
         Waiting(
-            appointment_id=a.id, provider_id=a.provider_id,
-            start=a.start - timedelta(minutes=a.queue_shift_minutes),
-            arrived_at=(a.arrived_at or a.start) - timedelta(minutes=a.queue_shift_minutes),
-            urgent=a.id in urgent,
+            appointment_id=r.id, provider_id=r.provider_id,
+            start=r.start - timedelta(minutes=r.queue_shift_minutes),
+            arrived_at=(r.arrived_at or r.start) - timedelta(minutes=r.queue_shift_minutes),
+            urgent=r.id in urgent,
         )
-        for a, *_ in rows
+        for r in rows
     ]
     places = queue_order(waiting, grace=timedelta(minutes=grace_minutes))
     per_provider: dict[int, int] = {}
     result = []
     for place in places:
-        a, given, preferred, family, provider = by_id[place.appointment_id]
-        per_provider[a.provider_id] = per_provider.get(a.provider_id, 0) + 1
+        r = by_id[place.appointment_id]
+        per_provider[r.provider_id] = per_provider.get(r.provider_id, 0) + 1
         result.append(QueueRow(
-            position=place.position, provider_position=per_provider[a.provider_id],
-            appointment_id=a.id, version=a.version, ticket=a.ticket or "",
-            patient_name=f"{preferred or given} {family}", provider_id=a.provider_id,
-            provider=provider, start=a.start, arrived_at=a.arrived_at,
-            status=AppointmentStatus(a.status),
-            reason_key="queue.reason_moved" if a.queue_shift_minutes else place.reason_key,
-            note=a.queue_note, called_at=a.called_at, room=a.room,
+            position=place.position, provider_position=per_provider[r.provider_id],
+            appointment_id=r.id, version=r.version, ticket=r.ticket or "",
+            patient_name=f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}",
+            provider_id=r.provider_id, provider=r.display_name, start=r.start,
+            arrived_at=r.arrived_at, status=AppointmentStatus(r.status),
+            reason_key="queue.reason_moved" if r.queue_shift_minutes else place.reason_key,
+            note=r.queue_note, called_at=r.called_at, room=r.room,
         ))
     return result

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
@@ -205,3 +208,60 @@ def test_a_missing_consent_is_resolved_with_a_note(app_db, desk_day) -> None:
     assert resolved.status == FlagStatus.ACCEPTED
     assert resolved.resolution_note == "Signed on paper at the desk"
     assert resolved.resolved_by_id is not None
+
+
+# --- pages whose cost follows what they show (issue 13) -------------------------------------
+
+
+# A weekday morning, whatever hour the suite runs at: the board's window is in hours.
+MORNING = datetime(2026, 6, 16, 10, 0, tzinfo=ZoneInfo("America/Chicago"))
+
+
+def _dataframe_with(at: AppTest, column: str, needle: str):
+    return next(d.value for d in at.dataframe
+                if column in d.value.columns and d.value[column].str.contains(needle).any())
+
+
+def test_late_patients_are_one_table_and_one_no_show_action(app_db) -> None:
+    with time_machine.travel(MORNING, tick=True):
+        now = utcnow()
+        with session_scope(app_db) as session:
+            demo.seed_demo(session, tz=get_settings().tz, now=now)
+            late = [make_appointment(
+                session, start=now - timedelta(minutes=30 + n),
+                patient=make_patient(session, legal_family_name=f"Latecomer{n:02d}")).id
+                for n in range(12)]
+        at = _open(_signed_in(), "queue")
+        table = _dataframe_with(at, "Patient", "Latecomer")
+        assert sum(table["Patient"].str.contains("Latecomer")) == 12
+        assert not [b for b in at.button if (b.key or "").startswith("noshow_")]
+        at.selectbox(key="noshow_selected").set_value(late[3]).run()
+        at.button(key=f"noshow_{late[3]}").click().run()
+        assert not at.exception
+    with Session(app_db) as session:
+        statuses = dict(session.execute(
+            select(Appointment.id, Appointment.status).where(Appointment.id.in_(late))).all())
+    assert statuses.pop(late[3]) == AppointmentStatus.NOSHOW
+    assert set(statuses.values()) == {AppointmentStatus.BOOKED}
+
+
+def test_the_board_shows_the_hours_around_now_and_everyone_here_unless_asked(app_db) -> None:
+    tz = get_settings().tz
+    with time_machine.travel(MORNING, tick=True):
+        now = utcnow()
+        with session_scope(app_db) as session:
+            demo.seed_demo(session, tz=tz, now=now)
+            make_appointment(session, start=now + timedelta(hours=5),
+                             patient=make_patient(session, legal_family_name="Faraway"))
+            early = make_appointment(session, start=now - timedelta(hours=3),
+                                     patient=make_patient(session,
+                                                          legal_family_name="Stillhere"))
+            early.status = AppointmentStatus.CHECKED_IN
+            early.arrived_at = now - timedelta(hours=3)
+        at = _signed_in()
+        names = " ".join(_dataframe_with(at, "Patient", "Stillhere")["Patient"])
+        assert "Faraway" not in names
+        assert any("8:00 AM to 2:00 PM and everyone who is here" in c.value for c in at.caption)
+        at.checkbox(key="filter_whole_day").check().run()
+        names = " ".join(_dataframe_with(at, "Patient", "Stillhere")["Patient"])
+        assert "Faraway" in names

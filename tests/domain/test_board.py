@@ -124,6 +124,35 @@ def test_the_days_appointments_are_listed_in_time_order_with_open_flag_counts(
     assert first.patient_id == morning.patient_id
 
 
+def test_the_board_filters_by_provider_location_and_hours_in_sql(
+    session: Session, clinic: Clinic
+) -> None:
+    south = make_location(session, name="South Clinic")
+    early_waiting = clinic.waiting(at(7), at(6, 50), given="Early")
+    in_room = clinic.book(at(7, 30), given="Roomed", status=S.IN_ROOM, arrived_at=at(7, 20))
+    soon = clinic.book(at(10, 30), given="Soon")
+    later = clinic.book(at(16), given="Later")
+    elsewhere = make_appointment(session, start=at(10, 15), location=south,
+                                 provider=clinic.ortega,
+                                 patient=make_patient(session, legal_given_name="Elsewhere"))
+    clinic.book(at(7, 45), given="Gone", status=S.FULFILLED)
+
+    around = board.BoardFilter(around=(at(8), at(14)))
+    with sql_statements(session.get_bind()) as sent:
+        rows = board.appointments_for_day(session, DAY, CHICAGO, around)
+    assert [r.appointment_id for r in rows] == [early_waiting.id, in_room.id, elsewhere.id,
+                                                soon.id]
+    assert len(sent) == 2
+    only_south = board.BoardFilter(locations=("South Clinic",))
+    assert [r.appointment_id for r in board.appointments_for_day(
+        session, DAY, CHICAGO, only_south)] == [elsewhere.id]
+    only_okafor = board.BoardFilter(providers=("Dr. Imani Okafor",), around=(at(15), at(17)))
+    assert [r.appointment_id for r in board.appointments_for_day(
+        session, DAY, CHICAGO, only_okafor)] == [early_waiting.id, in_room.id, later.id]
+    counts = board.day_counts(session, DAY, CHICAGO)
+    assert (counts.total, counts.waiting, counts.done) == (6, 1, 1)
+
+
 def test_a_day_without_appointments_is_an_empty_list(session: Session, clinic: Clinic) -> None:
     clinic.book(at(9, day=DAY + timedelta(days=1)))
     assert board.appointments_for_day(session, DAY, CHICAGO) == []

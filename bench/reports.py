@@ -1,46 +1,38 @@
-"""`python -m bench.reports`: a year of history and the manager's reports over all of it.
+"""`python -m bench.reports`: the manager's reports on one year and on five years of history.
 
-Seeds 365 days of 275 appointments (100,375, with their check-ins and flags) into a
-temporary SQLite file with the same generator as `python -m shared.cli seed-history`, then
-times the whole report for the year (every figure of the reports page: the median of a few
-rounds), the same report for one provider, and one month. Prints the figures too, so a
-change in what they say shows up next to a change in how fast they come.
+Seeds two databases with the same generator as `python -m shared.cli seed-history`: one year
+and five years of clinic days ending on the same day, PER_DAY appointments a day (with their
+check-ins and flags). 100 a day keeps five years (182,600 appointments) to about half a minute
+of seeding per database on a 2-core machine. Then compares, in alternating rounds, a
+one-month report on five years (measured) with the same report on one year (baseline): with
+indexes on every range the reports filter on, the month costs about the same whatever lies
+before it (goal: within 2x). The whole last year is compared the same way. Prints the
+year's figures too, so a change in what they say shows up next to a change in how fast.
 """
 
 from __future__ import annotations
 
-import statistics
-import tempfile
 import time
-from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from shared import migrate
+from bench import harness
 from shared.db import make_engine
-from shared.history import seed_history
+from shared.history import HistoryResult, seed_history
 from shared.services.reports import Report, build_report
 
 TZ = ZoneInfo("America/Chicago")
 LAST_DAY = date(2026, 6, 30)
-DAYS = 365
-PER_DAY = 275
+MONTH = (date(2026, 6, 1), LAST_DAY)
+YEAR = (date(2025, 7, 1), LAST_DAY)
+PER_DAY = 100
 SEED = 7
-ROUNDS = 5
-
-
-def _timed(fn: Callable[[], Report]) -> tuple[float, Report]:
-    samples = []
-    result = fn()
-    for _ in range(ROUNDS):
-        began = time.perf_counter()
-        result = fn()
-        samples.append(time.perf_counter() - began)
-    return statistics.median(samples), result
+MONTH_ROUNDS = 7
+YEAR_ROUNDS = 3
+GOAL_RATIO = 2.0
 
 
 def _show(report: Report) -> None:
@@ -52,52 +44,73 @@ def _show(report: Report) -> None:
     def num(value: float | None, unit: str) -> str:
         return "-" if value is None else f"{value:.1f} {unit}"
 
-    print(f"  appointments {report.appointments:,} (cancelled {report.cancelled:,}, "
+    print(f"    appointments {report.appointments:,} (cancelled {report.cancelled:,}, "
           f"no-shows {report.noshows:,}, seen {report.completed:,}); "
           f"no-show rate {pct(report.noshow_rate)}")
-    print("  check-ins " + ", ".join(f"{c.channel} {c.started:,}" for c in report.check_ins))
-    print(f"  kiosk: {kiosk.completed:,} of {kiosk.started:,} completed "
+    print("    check-ins " + ", ".join(f"{c.channel} {c.started:,}" for c in report.check_ins))
+    print(f"    kiosk: {kiosk.completed:,} of {kiosk.started:,} completed "
           f"({pct(kiosk.completion_rate)}), median {num(kiosk.median_seconds, 's')}, "
           f"p90 {num(kiosk.p90_seconds, 's')}; given up after: "
           + ", ".join(f"{s.step} {s.abandoned:,}" for s in kiosk.abandoned_by_step))
-    print(f"  median wait for the room {num(report.median_wait_minutes, 'min')} "
+    print(f"    median wait for the room {num(report.median_wait_minutes, 'min')} "
           f"({report.waits_measured:,} visits)")
-    print("  flags: " + ", ".join(
+    print("    flags: " + ", ".join(
         f"{f.kind} {f.raised:,} ({num(f.median_resolve_minutes, 'min')})"
         for f in report.flags[:5]) + f", ... ({len(report.flags)} kinds)")
-    print(f"  {len(report.providers)} providers, {len(report.locations)} locations")
+    print(f"    {len(report.providers)} providers, {len(report.locations)} locations")
+
+
+def _seed(engine: Engine, years: int) -> tuple[HistoryResult, float]:
+    began = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        seeded = seed_history(session, tz=TZ, end_day=LAST_DAY, years=years, per_day=PER_DAY,
+                              seed=SEED)
+    harness.analyze(engine)
+    return seeded, time.perf_counter() - began
+
+
+def _report(engine: Engine, first: date, last: date) -> Report:
+    with Session(engine) as session:
+        return build_report(session, first, last, TZ)
+
+
+def run(backend: str) -> Report:
+    with harness.database(backend) as one_url, harness.database(backend) as five_url:
+        one, five = make_engine(one_url), make_engine(five_url)
+        for engine, years in ((one, 1), (five, 5)):
+            seeded, seconds = _seed(engine, years)
+            print(f"  {backend}: seeded {years} year{'s' if years > 1 else ''} "
+                  f"({seeded.first_day} to {seeded.last_day}), {seeded.appointments:,} "
+                  f"appointments, {seeded.check_ins:,} check-ins, {seeded.flags:,} flags, "
+                  f"{PER_DAY} a day: {seconds:.1f} s")
+        counter = harness.StatementCounter(five)
+        statements = counter.during(lambda: _report(five, *MONTH))
+        counter.remove()
+        for label, span, rounds in (("one month", MONTH, MONTH_ROUNDS),
+                                    ("the last year", YEAR, YEAR_ROUNDS)):
+            comparison = harness.compare(
+                f"report, {label} ({span[0]} to {span[1]}), on 5 years, {backend}",
+                lambda s=span: _report(five, *s), lambda s=span: _report(one, *s),
+                baseline_name="the same report on 1 year", rounds=rounds)
+            if label == "one month":
+                comparison.note = f"[{statements} SQL statements]"
+            print("  " + comparison.line())
+            if label == "one month":
+                print(harness.goal(comparison.ratio <= GOAL_RATIO, f"<= {GOAL_RATIO:g}x"))
+        year = _report(one, *YEAR)
+        one.dispose()
+        five.dispose()
+    return year
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'history.db'}"
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        began, cpu = time.perf_counter(), time.process_time()
-        with Session(engine) as session, session.begin():
-            seeded = seed_history(session, tz=TZ, end_day=LAST_DAY, days=DAYS,
-                                  per_day=PER_DAY, seed=SEED)
-        seed_seconds, seed_cpu = time.perf_counter() - began, time.process_time() - cpu
-        statements = {"count": 0}
-        event.listen(engine, "before_cursor_execute",
-                     lambda *args: statements.__setitem__("count", statements["count"] + 1))
-        with Session(engine) as session:
-            first = seeded.first_day
-            statements["count"] = 0
-            year_seconds, year = _timed(lambda: build_report(session, first, LAST_DAY, TZ))
-            per_report = statements["count"] // (ROUNDS + 1)
-            busiest = year.providers[0].id
-            provider_seconds, _ = _timed(lambda: build_report(
-                session, first, LAST_DAY, TZ, provider_id=busiest))
-            month_seconds, _ = _timed(lambda: build_report(
-                session, date(2026, 6, 1), LAST_DAY, TZ))
-        engine.dispose()
-    print(f"Reports over a year of history ({seeded.first_day} to {seeded.last_day}):")
-    print(f"  seeding   {seeded.appointments:,} appointments, {seeded.check_ins:,} check-ins, "
-          f"{seeded.flags:,} flags: {seed_seconds:.1f} s ({seed_cpu:.1f} s CPU)")
-    print(f"  report, whole year        {year_seconds:6.3f} s  ({per_report} SQL statements)")
-    print(f"  report, year, 1 provider  {provider_seconds:6.3f} s")
-    print(f"  report, one month         {month_seconds:6.3f} s  (median of {ROUNDS} rounds)")
+    harness.heading("Reports: a month on five years of history against the same month on one "
+                    f"year (goal within {GOAL_RATIO:g}x)")
+    year = None
+    for backend in harness.backends():
+        year = run(backend)
+    assert year is not None
+    print(f"  the last year's figures ({YEAR[0]} to {YEAR[1]}):")
     _show(year)
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import get_settings
@@ -26,6 +26,9 @@ from shared.config import get_settings
 # processes finishing check-ins at once wait well under a second each on this machine).
 SQLITE_BUSY_TIMEOUT_MS = 15000
 SQLITE_FILE_MODE = 0o600
+# PostgreSQL connections older than this are replaced when next checked out, well before a
+# server's or a proxy's idle timeout would cut them.
+POOL_RECYCLE_S = 1800
 
 log = logging.getLogger("shared.db")
 T = TypeVar("T")
@@ -74,8 +77,12 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5},
-                         hide_parameters=True)
+    # No "SELECT 1" before every transaction (it was one round trip per screen refresh):
+    # connections are replaced after POOL_RECYCLE_S, and one that the server dropped fails
+    # its first statement, which invalidates the pool and is run again (run_transaction) or
+    # shown as a calm "try again" (the kiosk, the desk's live views).
+    return create_engine(url, pool_pre_ping=False, pool_recycle=POOL_RECYCLE_S,
+                         connect_args={"connect_timeout": 5}, hide_parameters=True)
 
 
 @lru_cache(maxsize=4)
@@ -103,18 +110,33 @@ def lock_refused(exc: BaseException) -> bool:
             and any(word in str(orig).lower() for word in ("locked", "busy")))
 
 
+def connection_dropped(exc: BaseException) -> bool:
+    """The database connection was lost (a server restart, a network cut): the pool has
+    dropped it, and the next transaction gets a new one."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 def run_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
-    """`work(session)` in one transaction, run once more when SQLite refused it for the write
-    lock, so a rush of writers costs a patient a moment, never an error. Anything else (and
-    a second refusal) is raised as it is."""
+    """`work(session)` in one transaction, run once more when it is certain that nothing of
+    it was kept: SQLite refused the write lock after its busy timeout (the transaction was
+    rolled back whole), or a pooled connection the server had dropped failed the first
+    statement. So a rush of writers or a restarted server costs a moment, never an error.
+    Anything else (and a second failure) is raised as it is."""
+    sent = [0]
+
+    def count(*_args: object) -> None:
+        sent[0] += 1
+
     try:
-        with session_scope(engine) as session:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            connection = session.connection()
+            event.listen(connection, "after_cursor_execute", count)
             return work(session)
-    except OperationalError as exc:
-        if not lock_refused(exc):
+    except DBAPIError as exc:
+        if not (lock_refused(exc) or (connection_dropped(exc) and sent[0] == 0)):
             raise
-        log.warning("the database was busy for %d ms; running the transaction once more",
-                    SQLITE_BUSY_TIMEOUT_MS)
+        log.warning("transaction refused (%s); running it once more",
+                    "database busy" if lock_refused(exc) else "connection dropped")
     with session_scope(engine) as session:
         return work(session)
 

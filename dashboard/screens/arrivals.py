@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import guard_live_view, require_role
-from dashboard.context import app_context
+from dashboard.context import app_context, live_view
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
 from shared.i18n import t
@@ -47,6 +47,7 @@ def page() -> None:
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
+@live_view
 def _alert_strip(user: dict) -> None:
     guard_live_view()
     ctx = app_context()
@@ -111,6 +112,7 @@ def _matches(row: AppointmentRow) -> bool:
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
+@live_view
 def _board() -> None:
     guard_live_view()
     ctx = app_context()

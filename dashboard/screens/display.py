@@ -10,7 +10,7 @@ from datetime import timedelta
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboard.context import app_context
+from dashboard.context import app_context, live_view
 from shared.clinic_time import clinic_today
 from shared.i18n import t
 from shared.models import utcnow
@@ -54,6 +54,7 @@ def render() -> None:
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
+@live_view
 def _board() -> None:
     ctx = app_context()
     tz = ctx.settings.tz

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import guard_live_view, require_role
-from dashboard.context import app_context
+from dashboard.context import app_context, live_view
 from shared.clinic_time import clinic_today, day_bounds
 from shared.db import session_scope
 from shared.errors import DomainError
@@ -47,6 +47,7 @@ def _act(user: dict, action: Callable[..., object], appointment_id: int, version
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
+@live_view
 def _queue(user: dict) -> None:
     guard_live_view()
     ctx = app_context()

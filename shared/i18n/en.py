@@ -197,6 +197,7 @@ MESSAGES: dict[str, str] = {
     "dash.unavailable_title": "The database cannot be reached",
     "dash.unavailable_body": "Check that the database is running and CHECKIN_DATABASE_URL is right, then reload. Details: {reason}",
     "dash.photo_unavailable": "photo cannot be shown",
+    "dash.database_blink": "The database did not answer just now. This part of the page tries again by itself in a few seconds.",
     "dash.error_generic": "Something went wrong. Nothing was saved. Please try again.",
     "dash.not_allowed": "You do not have access to this page. Sign in with an account that does.",
     "dash.signed_out_idle": "You were signed out after a while without activity.",

@@ -197,6 +197,7 @@ MESSAGES: dict[str, str] = {
     "dash.unavailable_title": "No se puede conectar con la base de datos",
     "dash.unavailable_body": "Compruebe que la base de datos esté en marcha y que CHECKIN_DATABASE_URL sea correcta, y vuelva a cargar. Detalle: {reason}",
     "dash.photo_unavailable": "no se puede mostrar la foto",
+    "dash.database_blink": "La base de datos no respondió. Esta parte de la página lo intentará de nuevo en unos segundos.",
     "dash.error_generic": "Algo salió mal. No se guardó nada. Inténtelo de nuevo.",
     "dash.not_allowed": "No tiene acceso a esta página. Inicie sesión con una cuenta que lo tenga.",
     "dash.signed_out_idle": "Se cerró su sesión tras un tiempo sin actividad.",

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
@@ -25,7 +26,7 @@ from shared.models import (
     Patient,
     utcnow,
 )
-from shared.services import checkin, clinic_settings, details, flags
+from shared.services import board, checkin, clinic_settings, details, flags
 from shared.services.board import queue_for_day
 from tests.apps.conftest import DASHBOARD, dashboard_as
 from tests.factories import due_soon, make_appointment, make_patient
@@ -265,3 +266,25 @@ def test_the_board_shows_the_hours_around_now_and_everyone_here_unless_asked(app
         at.checkbox(key="filter_whole_day").check().run()
         names = " ".join(_dataframe_with(at, "Patient", "Stillhere")["Patient"])
         assert "Faraway" in names
+
+
+@pytest.mark.parametrize(("screen", "service"), [
+    ("arrivals", "appointments_for_day"), ("queue", "queue_for_day")])
+def test_a_database_blink_on_a_live_board_is_a_calm_line_and_the_next_refresh_works(
+    app_db, desk_day, monkeypatch: pytest.MonkeyPatch, screen: str, service: str
+) -> None:
+    module = board
+    at = _open(_signed_in(), screen)
+    real = getattr(module, service)
+
+    def blink(*args: object, **kwargs: object) -> object:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(module, service, blink)
+    at.run()
+    assert not at.exception
+    assert any("did not answer just now" in w.value for w in at.warning)
+    monkeypatch.setattr(module, service, real)
+    at.run()
+    assert not any("did not answer just now" in w.value for w in at.warning)
+    assert at.dataframe

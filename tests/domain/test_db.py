@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
 import shared.db
@@ -19,11 +19,13 @@ from shared.db import (
     SQLITE_BUSY_TIMEOUT_MS,
     DatabaseUnavailable,
     check_connection,
+    connection_dropped,
     lock_refused,
     make_engine,
     run_transaction,
 )
 from shared.models import Appointment, AuditEvent
+from tests.conftest import _empty_postgres
 from tests.factories import make_appointment, make_location, make_provider
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -204,3 +206,66 @@ def test_a_time_without_a_zone_is_refused_when_saved(session: Session) -> None:
     assert isinstance(refused.value.orig, ValueError)
     assert "naive" in str(refused.value.orig)
     session.rollback()
+
+
+# --- PostgreSQL: no ping per transaction, and a dropped connection -------------------------
+
+
+@pytest.fixture
+def postgres_engine(postgres_schema_url: str):
+    """A PostgreSQL engine on the session's empty schema, emptied again afterwards."""
+    engine = make_engine(postgres_schema_url)
+    yield engine
+    _empty_postgres(engine)
+    engine.dispose()
+
+
+def _drop_this_process_connections(engine) -> None:
+    """What a server restart does to the pool: every connection it holds is cut."""
+    with engine.connect() as conn:
+        backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    admin = make_engine(str(engine.url.set(query={})))
+    try:
+        with admin.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    finally:
+        admin.dispose()
+
+
+def test_a_postgresql_transaction_sends_no_ping_first(postgres_engine) -> None:
+    with Session(postgres_engine) as warm:
+        warm.execute(select(AuditEvent.id)).all()
+    sent: list[str] = []
+    event.listen(postgres_engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_: sent.append(statement))
+    run_transaction(postgres_engine, _add_audit)
+    assert len(sent) == 1 and sent[0].startswith("INSERT INTO audit_event")
+
+
+def test_a_connection_the_server_dropped_is_replaced_and_the_work_runs_once(
+    postgres_engine
+) -> None:
+    _drop_this_process_connections(postgres_engine)
+    calls = []
+
+    def write(session: Session) -> int:
+        calls.append(1)
+        return _add_audit(session)
+
+    assert run_transaction(postgres_engine, write) == 1
+    assert len(calls) == 2  # the first met the dropped connection at its first statement
+    with Session(postgres_engine) as session:
+        assert session.scalars(select(AuditEvent.action)).all() == ["test.wrote"]
+
+
+def test_a_dropped_connection_outside_run_transaction_fails_once_then_works(
+    postgres_engine
+) -> None:
+    """A screen's plain read meets the dropped connection once (the kiosk and the desk show a
+    calm "try again" for it) and the next read gets a new connection."""
+    _drop_this_process_connections(postgres_engine)
+    with pytest.raises(DBAPIError) as dropped, Session(postgres_engine) as session:
+        session.execute(select(AuditEvent.id)).all()
+    assert connection_dropped(dropped.value)
+    with Session(postgres_engine) as session:
+        assert session.execute(select(AuditEvent.id)).all() == []

@@ -33,6 +33,13 @@ from shared.models.intake import (
     KioskQuestion,
     KioskQuestionVersion,
 )
+from shared.models.interface import (
+    InboundMessage,
+    InboundStatus,
+    OutboxEvent,
+    OutboxMessage,
+    OutboxStatus,
+)
 from shared.models.patients import Coverage, Patient, PatientContact
 from shared.models.schedule import Appointment, CheckIn, Location, Provider, TicketCounter
 
@@ -57,11 +64,16 @@ __all__ = [
     "FlagKind",
     "FlagSeverity",
     "FlagStatus",
+    "InboundMessage",
+    "InboundStatus",
     "KioskLookup",
     "KioskQuestion",
     "KioskQuestionVersion",
     "Language",
     "Location",
+    "OutboxEvent",
+    "OutboxMessage",
+    "OutboxStatus",
     "Patient",
     "PatientContact",
     "Provider",

@@ -121,7 +121,7 @@ def captured(engine: Engine) -> Iterator[list[Statement]]:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return f"{seconds * 1000:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import require_role
@@ -15,8 +14,8 @@ from shared.clinic_time import clinic_today
 from shared.db import session_scope
 from shared.errors import DomainError
 from shared.i18n import field_label, t
-from shared.models import Document, FlagSeverity, StaffRole, utcnow
-from shared.services import images, review
+from shared.models import FlagSeverity, StaffRole, utcnow
+from shared.services import insurance, review
 from shared.services.board import FlagRow, open_flags_by_patient
 from shared.services.details import display_phone
 from shared.services.review import CHANGE_KINDS
@@ -26,6 +25,7 @@ from shared.text import plain, t_plain
 SEVERITY_COLOUR = {FlagSeverity.URGENT: "red", FlagSeverity.WARNING: "orange",
                    FlagSeverity.INFO: "blue"}
 HIDDEN_FIELDS = ("card_front_document_id", "card_back_document_id")
+CARD_THUMBNAIL_PX = 320
 
 
 def page() -> None:
@@ -110,15 +110,15 @@ def _card_photos(ctx, flag: FlagRow) -> None:
     if not ids:
         return
     with Session(ctx.engine) as session:
-        docs = session.scalars(select(Document).where(Document.id.in_(ids))).all()
-    cols = st.columns(len(docs) or 1)
-    for col, doc in zip(cols, docs, strict=False):
-        # A small JPEG, not the upload: four screens opening a page of cards stay light.
-        small = images.thumbnail(doc.content, long_side=640)
+        # Small JPEGs at the size they are shown, not the uploads: four screens opening a
+        # page of cards stay light.
+        cards = insurance.document_thumbnails(session, ids, long_side=CARD_THUMBNAIL_PX)
+    cols = st.columns(len(cards) or 1)
+    for col, (kind, small) in zip(cols, cards, strict=False):
         if small is None:
-            col.caption(f"{field_label(doc.kind)}: {t('dash.photo_unavailable')}")
+            col.caption(f"{field_label(kind)}: {t('dash.photo_unavailable')}")
         else:
-            col.image(small, caption=field_label(doc.kind), width=320)
+            col.image(small, caption=field_label(kind), width=CARD_THUMBNAIL_PX)
 
 
 def _decide(ctx, user: dict, flag: FlagRow, action: str, *, edited: dict | None = None,

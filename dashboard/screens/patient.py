@@ -88,7 +88,7 @@ def _show(ctx, user: dict, record: PatientRecord) -> None:
             state = t("patient.active") if cov.is_active_on(today) else t("patient.ended")
             st.markdown(f"- **{plain(cov.payer)}** {plain(cov.plan)} · "
                         f"{plain(cov.member_id_masked)} · {state}")
-            cards = [images.thumbnail(img, long_side=440)
+            cards = [images.thumbnail(img, long_side=220)
                      for img in (cov.card_front, cov.card_back) if img]
             cards = [card for card in cards if card is not None]
             if cards:

@@ -13,11 +13,12 @@ kiosk's message; nothing else escapes.
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from io import BytesIO
 
@@ -77,9 +78,14 @@ def _opened(
                 if img.format not in formats and not (
                         "JPEG" in formats and img.format in _ALSO_JPEG):
                     raise UnusableImage(f"format {img.format}")
-                if draft_to and img.format in ("JPEG", "MPO"):
+                if draft_to and img.format in ("JPEG", "MPO") and max(img.size) > draft_to:
                     # A JPEG decodes at 1/2, 1/4 or 1/8 scale for the price of that size.
-                    img.draft("RGB", (draft_to, draft_to))
+                    # Asked for the target's own shape: Pillow picks a scale only when both
+                    # sides still reach the request, so a square request would decode a
+                    # 1600x1200 photo whole for a 640 px thumbnail.
+                    scale = draft_to / max(img.size)
+                    img.draft("RGB", (math.ceil(img.width * scale),
+                                      math.ceil(img.height * scale)))
                 _check_size(img.size, max_pixels, max_side)
                 yield img
     except UnusableImage:
@@ -135,9 +141,43 @@ def check_png(data: bytes, *, max_pixels: int, max_side: int) -> None:
 
 # --- thumbnails for the desk -------------------------------------------------------------------
 
-_THUMBNAILS: OrderedDict[tuple[bytes, int], bytes | None] = OrderedDict()
-_THUMBNAILS_KEPT = 512  # about 15 KB each
+_THUMBNAILS: OrderedDict[tuple[object, ...], bytes | None] = OrderedDict()
+_THUMBNAILS_KEPT = 512  # a 320 px card thumbnail is about 20-25 KB
 _THUMBNAILS_LOCK = threading.Lock()
+# One computation per thumbnail at a time: four screens opening the same page of cards at
+# once decode each photo once, and the other three wait for it.
+_COMPUTING: dict[tuple[object, ...], threading.Lock] = {}
+
+
+def _cached(key: tuple[object, ...], compute: Callable[[], bytes | None]) -> bytes | None:
+    with _THUMBNAILS_LOCK:
+        if key in _THUMBNAILS:
+            _THUMBNAILS.move_to_end(key)
+            return _THUMBNAILS[key]
+        computing = _COMPUTING.setdefault(key, threading.Lock())
+    with computing:
+        with _THUMBNAILS_LOCK:
+            if key in _THUMBNAILS:
+                return _THUMBNAILS[key]
+        small = compute()
+        with _THUMBNAILS_LOCK:
+            _THUMBNAILS[key] = small
+            while len(_THUMBNAILS) > _THUMBNAILS_KEPT:
+                _THUMBNAILS.popitem(last=False)
+            _COMPUTING.pop(key, None)
+    return small
+
+
+def _small(data: bytes | None, long_side: int) -> bytes | None:
+    if not data:
+        return None
+    try:
+        with _opened(data, formats=PHOTO_FORMATS, max_pixels=MAX_PIXELS, max_side=MAX_SIDE,
+                     draft_to=long_side) as img:
+            img.load()
+            return _jpeg(img, long_side, 80)
+    except UnusableImage:
+        return None
 
 
 def thumbnail(data: bytes | None, long_side: int = THUMBNAIL_LONG_SIDE) -> bytes | None:
@@ -146,24 +186,16 @@ def thumbnail(data: bytes | None, long_side: int = THUMBNAIL_LONG_SIDE) -> bytes
     decoded safely (an oversized photo stored before photos were checked).
 
     Computed once per content and size and then served from a small in-process cache, so a
-    page that shows many photos decodes each of them once."""
+    page that shows many photos decodes each of them once. Make it the size it is shown at:
+    a larger one is shrunk again by Streamlit on every run."""
     if not data:
         return None
-    key = (hashlib.sha256(data).digest(), long_side)
-    with _THUMBNAILS_LOCK:
-        if key in _THUMBNAILS:
-            _THUMBNAILS.move_to_end(key)
-            return _THUMBNAILS[key]
-    small: bytes | None
-    try:
-        with _opened(data, formats=PHOTO_FORMATS, max_pixels=MAX_PIXELS, max_side=MAX_SIDE,
-                     draft_to=long_side) as img:
-            img.load()
-            small = _jpeg(img, long_side, 80)
-    except UnusableImage:
-        small = None
-    with _THUMBNAILS_LOCK:
-        _THUMBNAILS[key] = small
-        while len(_THUMBNAILS) > _THUMBNAILS_KEPT:
-            _THUMBNAILS.popitem(last=False)
-    return small
+    return _cached((hashlib.sha256(data).digest(), long_side), lambda: _small(data, long_side))
+
+
+def stored_thumbnail(ident: tuple[object, ...], load: Callable[[], bytes | None],
+                     long_side: int = THUMBNAIL_LONG_SIDE) -> bytes | None:
+    """`thumbnail` of a file that never changes once stored (a document, by its id): the
+    file itself is read (`load`) only when its thumbnail is not cached yet, so a page of
+    card photos re-read every few seconds reads kilobytes, not the photos."""
+    return _cached((*ident, long_side), lambda: _small(load(), long_side))

@@ -7,11 +7,13 @@ are checked before they are decoded and kept as small JPEGs without EXIF (shared
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.errors import DomainError
@@ -68,8 +70,34 @@ def card_photo(data: bytes) -> bytes:
 def document_thumbnail(session: Session, document_id: int,
                        long_side: int = images.THUMBNAIL_LONG_SIDE) -> bytes | None:
     """A small JPEG of a stored card photo for the desk (None when there is none to show)."""
-    doc = session.get(Document, document_id)
-    return images.thumbnail(doc.content if doc is not None else None, long_side)
+    shown = document_thumbnails(session, [document_id], long_side)
+    return shown[0][1] if shown else None
+
+
+def document_thumbnails(session: Session, document_ids: list[int],
+                        long_side: int = images.THUMBNAIL_LONG_SIDE
+                        ) -> list[tuple[str, bytes | None]]:
+    """(kind, small JPEG or None) of each stored card photo, for the desk. A document never
+    changes once stored, so its photo is read from the database only the first time its
+    thumbnail is made: a page of cards re-read by four screens reads kilobytes, not photos.
+    The cache key names the database, the row and its upload, so another database (or a
+    row id reused after a reset) never gets this one's picture."""
+    if not document_ids:
+        return []
+    where = str(session.get_bind().url)
+    rows = session.execute(
+        select(Document.id, Document.kind, Document.uploaded_at,
+               func.length(Document.content))
+        .where(Document.id.in_(document_ids)).order_by(Document.id)
+    ).all()
+
+    def content(document_id: int) -> bytes | None:
+        return session.scalar(select(Document.content).where(Document.id == document_id))
+
+    return [(kind, images.stored_thumbnail(
+        ("document", where, document_id, uploaded_at, size),
+        functools.partial(content, document_id), long_side))
+        for document_id, kind, uploaded_at, size in rows]
 
 
 def confirm_same(

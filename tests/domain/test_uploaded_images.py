@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import struct
 import tempfile
+import threading
+import uuid
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -20,11 +23,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from PIL import Image
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from shared.models import Appointment, ConsentSignature, Document, Flag, SignerRelationship
-from shared.services import images
+from shared.services import images, insurance
 from shared.services.consent import SignatureRefused, sign
 from shared.services.insurance import (
     InsuranceInvalid,
@@ -412,3 +415,63 @@ def test_a_signature_from_a_high_density_pad_is_kept_exactly_as_drawn(
         stored = fresh.get(ConsentSignature, signature.id)
         assert stored is not None
         assert stored.signature_png == png
+
+
+def test_a_stored_photo_is_decoded_at_a_reduced_scale_for_its_thumbnail() -> None:
+    """A 1600x1200 photo is decoded at a quarter of its size for a 320 px thumbnail (a square
+    request would have decoded it whole: 5.8 MB of pixels per thumbnail)."""
+    out = BytesIO()
+    Image.new("RGB", (1600, 1200), (40, 90, 160)).save(out, format="JPEG")
+    with images._opened(out.getvalue(), formats=images.PHOTO_FORMATS,
+                        max_pixels=images.MAX_PIXELS, max_side=images.MAX_SIDE,
+                        draft_to=320) as img:
+        assert img.size == (400, 300)
+    small = images.thumbnail(out.getvalue(), long_side=320)
+    assert small is not None and decoded(small).size == (320, 240)
+
+
+def test_the_desk_reads_a_card_photo_from_the_database_only_for_its_first_thumbnail(
+    session: Session, engine: Engine
+) -> None:
+    appointment = make_appointment(session)
+    flag = new_coverage(session, appointment, card_front=sideways_phone_photo(1800, 2400),
+                        card_back=sideways_phone_photo(2400, 1800))
+    ids = [(flag.new_value or {})[k] for k in ("card_front_document_id",
+                                               "card_back_document_id")]
+    session.commit()
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "document.content" in statement and "length" not in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = insurance.document_thumbnails(session, ids, long_side=320)
+        again = insurance.document_thumbnails(session, ids, long_side=320)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [kind for kind, _ in first] == ["card_front", "card_back"]
+    assert first == again and all(small for _, small in first)
+    assert len(reads) == 2  # one per photo, the first time only
+
+
+def test_screens_asking_for_the_same_new_thumbnail_at_once_decode_it_once() -> None:
+    barrier = threading.Barrier(4)
+    key = ("test", uuid.uuid4().hex)  # a photo no earlier test has cached
+    loads: list[int] = []
+    out = BytesIO()
+    Image.new("RGB", (800, 600), (3, 141, 59)).save(out, format="JPEG")
+
+    def load() -> bytes:
+        loads.append(1)
+        return out.getvalue()
+
+    def screen(_n: int) -> bytes | None:
+        barrier.wait(timeout=30)
+        return images.stored_thumbnail(key, load, long_side=200)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(screen, range(4)))
+    assert len(set(results)) == 1 and results[0] is not None
+    assert loads == [1]

@@ -230,7 +230,6 @@ def cmd_import_schedule(args: argparse.Namespace, settings: Settings) -> None:
     """Import appointments (CSV, FHIR R4 Bundle or HL7 v2 SIU): a row-by-row report, totals."""
     from shared import imports
     from shared.i18n import t
-    from shared.imports import wording
 
     path = Path(args.path)
     if not path.is_file():
@@ -244,7 +243,7 @@ def cmd_import_schedule(args: argparse.Namespace, settings: Settings) -> None:
         raise CommandError(t("import.no_rows"))
     engine = _engine(settings)
     if not _schema_is_current(engine, settings.database_url):
-        raise CommandError(wording.text("import.error_not_migrated"))
+        raise CommandError(t("import.error_not_migrated"))
     if args.dry_run:
         with Session(engine) as session:
             outcomes = imports.plan_import(session, rows)
@@ -258,9 +257,61 @@ def cmd_import_schedule(args: argparse.Namespace, settings: Settings) -> None:
     counts = imports.totals(outcomes)
     print(", ".join(f"{n} {action.value}" for action, n in counts.items())
           + f" ({len(outcomes)} rows, {fmt})")
-    print(wording.text("import.zone_used", zone=settings.timezone))
+    print(t("import.zone_used", zone=settings.timezone))
     if args.dry_run:
         print("Dry run: nothing was written.")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r} (use 1 to 65535)")
+    return int(text)
+
+
+def _interface_engine(settings: Settings) -> Engine:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    engine = _engine(settings)
+    if not _schema_is_current(engine, settings.database_url):
+        raise CommandError("the database is not migrated: run `python -m shared.cli migrate`")
+    return engine
+
+
+def cmd_listen_hl7(args: argparse.Namespace, settings: Settings) -> None:
+    """The MLLP listener: SIU messages in, applied through the schedule import, ACK out."""
+    import asyncio
+
+    from shared.interface import listener
+
+    engine = _interface_engine(settings)
+    print(f"Listening for HL7 (MLLP) on {args.host}:{args.port}; times without an offset "
+          f"are in {settings.timezone}. Ctrl-C stops.", flush=True)
+    try:
+        asyncio.run(listener.run_forever(engine, host=args.host, port=args.port,
+                                         tz=settings.tz))
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {args.host}:{args.port} ({exc.strerror})") from exc
+    except KeyboardInterrupt:
+        print("Stopped.")
+
+
+def cmd_send_hl7(args: argparse.Namespace, settings: Settings) -> None:
+    """The outbox's sender: events to the practice system, in order, each until its ACK."""
+    import asyncio
+
+    from shared.interface.sender import Sender
+
+    engine = _interface_engine(settings)
+    sender = Sender(engine, host=args.host, port=args.port, tz=settings.tz,
+                    facility=args.facility, receiver=(args.receiving_app,
+                                                      args.receiving_facility))
+    print(f"Sending the outbox to {args.host}:{args.port} (HL7 over MLLP). Ctrl-C stops.",
+          flush=True)
+    try:
+        asyncio.run(sender.run())
+    except KeyboardInterrupt:
+        print("Stopped.")
 
 
 def _has_any_appointment(session: Session) -> bool:
@@ -339,6 +390,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the file's format (default: from its extension or content)")
     p.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
     p.set_defaults(func=cmd_import_schedule)
+
+    p = sub.add_parser("listen-hl7",
+                       help="receive the practice system's SIU messages over MLLP")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for every one)")
+    p.add_argument("--port", type=_port, default=2575, help="TCP port (default 2575)")
+    p.set_defaults(func=cmd_listen_hl7)
+
+    p = sub.add_parser("send-hl7",
+                       help="send check-in events to the practice system over MLLP")
+    p.add_argument("--host", required=True, help="the practice system's MLLP address")
+    p.add_argument("--port", type=_port, required=True, help="its TCP port")
+    p.add_argument("--facility", default="", help="MSH-4, this clinic (default empty)")
+    p.add_argument("--receiving-app", default="", help="MSH-5 (default empty)")
+    p.add_argument("--receiving-facility", default="", help="MSH-6 (default empty)")
+    p.set_defaults(func=cmd_send_hl7)
 
     p = sub.add_parser("demo-info", help="print how to try the demo (used by make run)")
     p.add_argument("--kiosk-url", default="http://localhost:8501")

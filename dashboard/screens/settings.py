@@ -10,7 +10,7 @@ from dashboard.context import app_context
 from shared.db import session_scope
 from shared.errors import DomainError
 from shared.i18n import LANGUAGES, t
-from shared.imports import names, wording
+from shared.imports import names
 from shared.models import StaffRole
 from shared.services import clinic_settings
 
@@ -76,22 +76,22 @@ def practice_names(ctx, staff_user_id: int) -> None:
         current = names.coded_names(session)
     if not current:
         return
-    st.subheader(wording.text("names.title"))
-    st.caption(wording.text("names.lead"))
+    st.subheader(t("names.title"))
+    st.caption(t("names.lead"))
     typed: dict[tuple[str, int], str] = {}
     with st.form("names_form"):
         for kind, heading in (("provider", "names.providers"), ("location", "names.locations")):
             rows = [c for c in current if c.kind == kind]
             if not rows:
                 continue
-            st.text(wording.text(heading))
+            st.text(t(heading))
             for c in rows:
                 code, name = st.columns([1, 3])
                 code.text(c.code)
                 typed[(kind, c.id)] = name.text_input(
-                    wording.text("names.name"), c.name, max_chars=names.MAX_NAME,
+                    t("names.name"), c.name, max_chars=names.MAX_NAME,
                     label_visibility="collapsed", key=f"name_{kind}_{c.id}")
-        submitted = st.form_submit_button(wording.text("names.save"), key="names_save")
+        submitted = st.form_submit_button(t("names.save"), key="names_save")
     if not submitted:
         return
     before = {(c.kind, c.id): c.name for c in current}
@@ -102,9 +102,9 @@ def practice_names(ctx, staff_user_id: int) -> None:
                     names.set_name(session, kind, record_id, name,
                                    staff_user_id=staff_user_id)
     except DomainError as exc:
-        st.error(wording.text(exc.key, **exc.params))
+        st.error(t(exc.key, **exc.params))
     else:
-        st.success(wording.text("names.saved"))
+        st.success(t("names.saved"))
 
 
 page()

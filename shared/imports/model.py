@@ -24,7 +24,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from shared.clinic_time import clinic_today
 from shared.errors import DomainError
-from shared.imports import wording
+from shared.i18n import t
 from shared.models import Sex
 from shared.services.details import POSTAL_CODE, normalize_phone
 from shared.services.insurance import MEMBER_ID
@@ -146,7 +146,7 @@ class ImportUnreadable(DomainError):
     key = "import.error_unreadable"
 
     def __init__(self, key: str, **params: object) -> None:
-        super().__init__(wording.text(key, **params), key=key, **params)
+        super().__init__(t(key, **params), key=key, **params)
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class Problem:
     params: Mapping[str, object] = field(default_factory=dict)
 
     def text(self, lang: str = "en") -> str:
-        return wording.text(self.key, lang, **self.params)
+        return t(self.key, lang, **self.params)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.errors import DomainError
-from shared.imports import wording
+from shared.i18n import t
 from shared.imports.model import clean_text
 from shared.models import Location, Provider, utcnow
 from shared.services import audit
@@ -26,7 +26,7 @@ class NameRefused(DomainError):
     """A name a manager typed that cannot be used; `key` names the message."""
 
     def __init__(self, key: str, **params: object) -> None:
-        super().__init__(wording.text(key, **params), key=key, **params)
+        super().__init__(t(key, **params), key=key, **params)
 
 
 @dataclass(frozen=True)

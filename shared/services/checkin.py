@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from shared.clinic_time import day_bounds
 from shared.errors import DomainError
+from shared.interface import outbox
 from shared.models import (
     Appointment,
     AppointmentStatus,
@@ -26,6 +27,7 @@ from shared.models import (
     FlagKind,
     FlagSeverity,
     FlagStatus,
+    OutboxEvent,
     Patient,
     TicketCounter,
 )
@@ -312,6 +314,7 @@ def begin(
         return existing
     if appointment.status in (S.BOOKED, S.NOSHOW):
         change_status(appointment, S.ARRIVED, now)
+        outbox.record_event(session, OutboxEvent.ARRIVED, appointment=appointment, now=now)
     give_ticket(session, appointment, now=now, tz=tz)
     check_in = CheckIn(
         appointment_id=appointment.id,

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.errors import DomainError
-from shared.models import Appointment, AppointmentStatus, AuditEvent, StaffUser
+from shared.interface import outbox
+from shared.models import Appointment, AppointmentStatus, AuditEvent, OutboxEvent, StaffUser
 from shared.services import audit
 from shared.services.appointments import check_transition
 from shared.services.clinic_settings import ClinicSettings
@@ -115,6 +116,7 @@ def call_to_room(
     appointment.called_at = now
     appointment.room = room
     _save(session, appointment)
+    outbox.record_event(session, OutboxEvent.ROOMED, appointment=appointment, now=now)
     audit.record(session, actor_type="staff", actor_id=staff_user_id, action="desk.called",
                  record_type="appointment", record_id=appointment.id, at=now)
     return appointment
@@ -145,8 +147,10 @@ def mark_no_show(
     ):
         raise DeskRefused("too soon", key="desk.noshow_too_soon",
                           minutes=rules.grace_minutes)
-    return _move(session, appointment, S.NOSHOW, action="desk.noshow",
-                 staff_user_id=staff_user_id, now=now)
+    moved = _move(session, appointment, S.NOSHOW, action="desk.noshow",
+                  staff_user_id=staff_user_id, now=now)
+    outbox.record_event(session, OutboxEvent.NOSHOW, appointment=moved, now=now)
+    return moved
 
 
 CANCEL_REASONS = ("patient_request", "provider_unavailable", "rescheduled", "duplicate", "other")

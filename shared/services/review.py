@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.errors import DomainError
+from shared.interface import outbox
 from shared.models import (
     Appointment,
     AppointmentStatus,
@@ -26,6 +27,7 @@ from shared.models import (
     Flag,
     FlagKind,
     FlagStatus,
+    OutboxEvent,
     Patient,
     PatientContact,
 )
@@ -170,6 +172,7 @@ def _finish_check_in_if_clear(session: Session, flag: Flag, now: datetime) -> No
     )
     if finished and not open_desk_flags(session, appointment):
         change_status(appointment, AppointmentStatus.CHECKED_IN, now)
+        outbox.record_event(session, OutboxEvent.CHECKED_IN, appointment=appointment, now=now)
 
 
 def accept_flag(
@@ -199,6 +202,7 @@ def accept_flag(
             _apply_details(patient, flag.kind, new)
         if edited_value is not None:
             flag.new_value = edited_value
+        outbox.record_accepted_change(session, flag.kind, flag.patient_id, now=now)
     _resolve(flag, FlagStatus.ACCEPTED, staff_user_id, note, now)
     _flush(session, flag_id)
     audit.record(session, actor_type="staff", actor_id=staff_user_id, action="flag.accepted",

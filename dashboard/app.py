@@ -66,6 +66,7 @@ def main() -> None:
                 visibility=visibility),
         st.Page("screens/reminders_export.py", title=t("reminders.title"),
                 url_path="reminders-export", visibility=visibility),
+        st.Page("screens/interface.py", title=t("interface.title"), visibility=visibility),
     ]
     # Navigation is always declared, so a URL stays valid across sign-in and sign-out;
     # only a signed-in user's page ever runs.

@@ -27,6 +27,18 @@ common=(--server.headless true --browser.gatherUsageStats false --server.address
 pids+=($!)
 "$BIN/streamlit" run dashboard/app.py --server.port "$DASHBOARD_PORT" "${common[@]}" >/dev/null &
 pids+=($!)
+# The connection to the practice system, only when configured: the MLLP listener when
+# CHECKIN_HL7_PORT is set, the outbox's sender when CHECKIN_HL7_SEND_HOST and _PORT are.
+if [ -n "${CHECKIN_HL7_PORT:-}" ]; then
+  "$BIN/python" -m shared.cli listen-hl7 --host "${CHECKIN_HL7_HOST:-127.0.0.1}" \
+    --port "$CHECKIN_HL7_PORT" &
+  pids+=($!)
+fi
+if [ -n "${CHECKIN_HL7_SEND_HOST:-}" ] && [ -n "${CHECKIN_HL7_SEND_PORT:-}" ]; then
+  "$BIN/python" -m shared.cli send-hl7 --host "$CHECKIN_HL7_SEND_HOST" \
+    --port "$CHECKIN_HL7_SEND_PORT" --facility "${CHECKIN_HL7_FACILITY:-}" &
+  pids+=($!)
+fi
 
 # Wait until both answer their health check, then say how to use them.
 for port in "$KIOSK_PORT" "$DASHBOARD_PORT"; do

@@ -69,7 +69,7 @@ def _show(ctx, user: dict, record: PatientRecord) -> None:
         address = ", ".join(x for x in (p.address_line, p.city, p.state, p.postal_code) if x)
         st.markdown(
             f"- {t('field.legal_given_name')}: "
-            f"**{plain(p.legal_given_name)} {plain(p.legal_family_name)}**\n"
+            f"**{plain(p.legal_name)}**\n"
             f"- {t('field.birth_date')}: **{p.birth_date:%m/%d/%Y}** ({p.age_on(today)})\n"
             f"- {t('field.phone')}: **{plain(display_phone(p.phone or '')) or '—'}**\n"
             f"- {t('field.email')}: **{plain(p.email) or '—'}**\n"

@@ -76,6 +76,7 @@ from shared.services.flags import raise_flag
 CHUNK = 500
 CONTACT_FIELDS = ("sex", "phone", "email", "address_line", "address_line2", "city", "state",
                   "postal_code")
+NAME_PARTS = ("middle_name", "name_prefix", "name_suffix")
 T = TypeVar("T")
 
 
@@ -313,7 +314,7 @@ class _Planner:
         self.patients = {
             r.mrn: r for chunk in _chunks(mrns) for r in s.execute(
                 select(p.id, p.mrn, p.legal_given_name, p.legal_family_name, p.birth_date,
-                       *(getattr(p, name) for name in CONTACT_FIELDS))
+                       *(getattr(p, name) for name in (*CONTACT_FIELDS, *NAME_PARTS)))
                 .where(p.mrn.in_(chunk))
             )
         }
@@ -521,6 +522,7 @@ class _Planner:
                 "mrn": row.mrn,
                 "legal_given_name": row.given_name,
                 "legal_family_name": row.family_name,
+                **{name: getattr(row, name) for name in NAME_PARTS},
                 "birth_date": row.birth_date,
                 **{name: getattr(row, name) for name in CONTACT_FIELDS},
                 "sex": row.sex or Sex.UNKNOWN,
@@ -547,6 +549,12 @@ class _Planner:
                             ("legal_family_name", row.family_name)):
             if not _same_text(getattr(patient, name), value):
                 old[name], new[name] = getattr(patient, name), str(value)
+        for name in NAME_PARTS:
+            # A part the file leaves out says nothing; one it gives that differs is a change
+            # of the legal name like any other, for the desk to accept.
+            value = getattr(row, name)
+            if value and not _same_text(getattr(patient, name) or "", value):
+                old[name], new[name] = getattr(patient, name) or "", str(value)
         if row.birth_date is not None and row.birth_date != patient.birth_date:
             old["birth_date"] = patient.birth_date.isoformat()
             new["birth_date"] = row.birth_date.isoformat()

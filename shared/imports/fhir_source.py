@@ -255,7 +255,11 @@ def _patient(patient: Any) -> dict[str, object]:
     name = _human_name(patient.name)
     values: dict[str, object] = {
         "mrn": _mrn(patient),
-        "given_name": " ".join(name.given or []) if name else None,
+        # HumanName.given holds the given name, then any middle names.
+        "given_name": (name.given or [None])[0] if name else None,
+        "middle_name": " ".join((name.given or [])[1:]) or None if name else None,
+        "name_prefix": " ".join(name.prefix or []) or None if name else None,
+        "name_suffix": " ".join(name.suffix or []) or None if name else None,
         "family_name": name.family if name else None,
         "birth_date": patient.birthDate,
         "sex": patient.gender,

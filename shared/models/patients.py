@@ -25,6 +25,11 @@ class Patient(Base):
     legal_given_name: Mapped[str] = mapped_column(String(100))
     legal_family_name: Mapped[str] = mapped_column(String(100), index=True)
     preferred_name: Mapped[str | None] = mapped_column(String(100))
+    # The rest of the legal name as the practice system sends it (HL7 XPN, FHIR HumanName):
+    # kept for the desk and exports, never part of the kiosk's name match.
+    middle_name: Mapped[str | None] = mapped_column(String(100))
+    name_prefix: Mapped[str | None] = mapped_column(String(40))
+    name_suffix: Mapped[str | None] = mapped_column(String(40))
     birth_date: Mapped[date] = mapped_column(Date, index=True)
     sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"), default=Sex.UNKNOWN)
     phone: Mapped[str | None] = mapped_column(String(32))
@@ -51,6 +56,14 @@ class Patient(Base):
     def display_name(self) -> str:
         given = self.preferred_name or self.legal_given_name
         return f"{given} {self.legal_family_name}"
+
+    @property
+    def legal_name(self) -> str:
+        """The whole legal name as the practice system holds it: prefix, given, middle,
+        family, suffix."""
+        return " ".join(part for part in (self.name_prefix, self.legal_given_name,
+                                          self.middle_name, self.legal_family_name,
+                                          self.name_suffix) if part)
 
     def age_on(self, day: date) -> int:
         return age_on(self.birth_date, day)

@@ -166,8 +166,14 @@ def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def patient_resource(patient: Patient) -> dict[str, Any]:
-    names = [{"use": "official", "family": patient.legal_family_name,
-              "given": [patient.legal_given_name]}]
+    official: dict[str, Any] = {
+        "use": "official", "family": patient.legal_family_name,
+        "given": [n for n in (patient.legal_given_name, patient.middle_name) if n]}
+    if patient.name_prefix:
+        official["prefix"] = [patient.name_prefix]
+    if patient.name_suffix:
+        official["suffix"] = [patient.name_suffix]
+    names = [official]
     if patient.preferred_name:
         names.append({"use": "usual", "family": patient.legal_family_name,
                       "given": [patient.preferred_name]})

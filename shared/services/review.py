@@ -134,10 +134,11 @@ def _apply_insurance(session: Session, patient: Patient, new: dict[str, Any], da
 def _apply_demographics(patient: Patient, new: dict[str, Any]) -> None:
     # Check every value first, so a refused change leaves the record as it was.
     changes: dict[str, Any] = {}
-    for name in ("legal_given_name", "legal_family_name", "preferred_name"):
+    for name in ("legal_given_name", "legal_family_name", "preferred_name", "middle_name",
+                 "name_prefix", "name_suffix"):
         if name in new and new[name] is not None:
             value = " ".join(str(new[name]).split())
-            if name != "preferred_name" and not value:
+            if name in ("legal_given_name", "legal_family_name") and not value:
                 raise ReviewRefused("name required", key="details.error_required")
             changes[name] = value or None
     if new.get("birth_date"):

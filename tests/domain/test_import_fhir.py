@@ -188,14 +188,18 @@ def test_the_projects_own_export_imports_back_with_its_providers_and_locations(
     from shared import demo
     from shared.models import Appointment
     from shared.services import fhir_export
-    from tests.factories import make_appointment, make_location, make_provider
+    from tests.factories import make_appointment, make_location, make_patient, make_provider
 
     provider = make_provider(session, external_id="13", display_name="Dr. Kate Murphy")
     location = make_location(session, name="East Wing Room 2", department="Pediatrics",
                              external_id="102")
     start = datetime(2026, 7, 6, 14, 15, tzinfo=UTC)
+    patient = make_patient(session, legal_given_name="Alma", middle_name="June",
+                           legal_family_name="Whitfield", name_prefix="Mrs",
+                           name_suffix="III")
     make_appointment(session, provider=provider, location=location, start=start,
-                     external_id="SCH-77", duration_minutes=30, visit_type="Follow-up")
+                     external_id="SCH-77", duration_minutes=30, visit_type="Follow-up",
+                     patient=patient)
     session.commit()
     text = fhir_export.export_day(session, date(2026, 7, 6), tz=TZ,
                                   now=datetime(2026, 7, 1, tzinfo=UTC))
@@ -214,3 +218,4 @@ def test_the_projects_own_export_imports_back_with_its_providers_and_locations(
     assert (back.provider.external_id, back.provider.display_name) == ("13", "Dr. Kate Murphy")
     assert (back.location.external_id, back.location.name, back.location.department) == (
         "102", "East Wing Room 2", "Pediatrics")
+    assert back.patient.legal_name == "Mrs Alma June Whitfield III"

@@ -31,7 +31,7 @@ from shared.models import (
     Patient,
     Provider,
 )
-from shared.services.review import reject_flag
+from shared.services.review import accept_flag, reject_flag
 from tests.domain.test_hostile_input import snapshot
 from tests.factories import make_staff_user
 
@@ -301,6 +301,31 @@ def test_xpn_middle_names_suffixes_and_prefixes_are_kept() -> None:
     assert (row.family_name, row.given_name, row.middle_name, row.name_suffix,
             row.name_prefix) == ("Whitfield", "Alma", "June", "III", "Mrs")
     assert row.provider_name == "Dr Imani Adaeze Okafor Jr, MD"
+
+
+def test_name_parts_are_kept_on_the_record_and_a_changed_one_is_a_flag(
+    session: Session
+) -> None:
+    manager = make_staff_user(session)
+    run(session, siu(pid={5: "Whitfield^Alma^June^III^Mrs"}))
+    patient = session.scalars(select(Patient)).one()
+    assert (patient.middle_name, patient.name_prefix, patient.name_suffix) == (
+        "June", "Mrs", "III")
+    assert patient.legal_name == "Mrs Alma June Whitfield III"
+
+    (silent,) = run(session, siu("S14", pid={5: "Whitfield^Alma"}))  # parts left out
+    assert "import.note_demographics_flag" not in keys(silent)
+    (changed,) = run(session, siu("S14", pid={5: "Whitfield^Alma^Jane^III^Mrs"}))
+    assert "import.note_demographics_flag" in keys(changed)
+    flag = session.scalars(select(Flag).where(Flag.kind == FlagKind.DEMOGRAPHICS_CHANGE)).one()
+    assert (flag.old_value, flag.new_value) == ({"middle_name": "June"},
+                                                {"middle_name": "Jane"})
+    session.refresh(patient)
+    assert patient.middle_name == "June"  # nothing overwritten before the desk decides
+    accept_flag(session, flag.id, staff_user_id=manager.id, now=datetime.now(UTC), day=TODAY)
+    session.commit()
+    session.refresh(patient)
+    assert patient.legal_name == "Mrs Alma Jane Whitfield III"
 
 
 def test_the_legal_name_repetition_is_chosen() -> None:

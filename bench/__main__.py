@@ -13,7 +13,7 @@ import importlib.util
 import time
 from datetime import UTC, datetime
 
-from bench import board, harness, imports, reports
+from bench import board, harness, imports, kiosk, reports, throughput
 
 
 def main() -> None:
@@ -21,6 +21,8 @@ def main() -> None:
     print(f"make bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {harness.machine()}; "
           f"databases: {', '.join(harness.backends())}")
     board.main()
+    kiosk.main()
+    throughput.main()
     reports.main()
     imports.main()
     print()

@@ -13,7 +13,7 @@ from kiosk.state import go, kiosk_id, kiosk_state, tr
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
 from shared.errors import TokenInvalid
-from shared.models import Appointment, Channel, utcnow
+from shared.models import Channel, utcnow
 from shared.runtime import AppContext
 from shared.services import checkin, clinic_settings, images, lookups
 from shared.services.checkin import MAX_IDENTITY_ATTEMPTS
@@ -124,8 +124,7 @@ def start_check_in(ctx: AppContext, appointment_id: int) -> None:
             # Caught inside the transaction: the flag raised for the desk is kept.
             go("cannot_check_in", problem=exc.key, problem_params=exc.params)
             return
-        appointment = session.get(Appointment, appointment_id)  # loaded by begin()
-        assert appointment is not None
+        appointment = check_in.appointment
         timing = checkin.arrival_timing(appointment.start, now, tz, rules)
         go("appointment", appointment_id=appointment.id, check_in_id=check_in.id,
            patient_id=appointment.patient_id, timing=timing.value)

@@ -312,12 +312,16 @@ def begin(
     if existing is not None:
         existing.kiosk_id = kiosk_id or existing.kiosk_id
         return existing
+    # The ticket and the arrival reach the database in one UPDATE of the appointment.
+    with session.no_autoflush:
+        give_ticket(session, appointment, now=now, tz=tz)
     if appointment.status in (S.BOOKED, S.NOSHOW):
         change_status(appointment, S.ARRIVED, now)
         outbox.record_event(session, OutboxEvent.ARRIVED, appointment=appointment, now=now)
-    give_ticket(session, appointment, now=now, tz=tz)
     check_in = CheckIn(
-        appointment_id=appointment.id,
+        # The object, not only its id: the caller reads the appointment through the check-in
+        # without loading it again.
+        appointment=appointment,
         channel=channel,
         kiosk_id=kiosk_id,
         staff_user_id=staff_user_id,
@@ -430,6 +434,8 @@ def complete(
         check_in.last_step = "done"
         if not needs_desk and appointment.status == S.ARRIVED:
             change_status(appointment, S.CHECKED_IN, now)
+            outbox.record_event(session, OutboxEvent.CHECKED_IN, appointment=appointment,
+                                now=now)
         audit.record(session, actor_type=check_in.channel.value,
                      actor_id=check_in.staff_user_id or check_in.kiosk_id,
                      action="checkin.completed", record_type="appointment",

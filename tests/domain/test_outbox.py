@@ -23,7 +23,7 @@ from shared.models import (
     OutboxStatus,
 )
 from shared.services import desk, review
-from shared.services.checkin import CannotCheckIn, begin
+from shared.services.checkin import CannotCheckIn, begin, complete
 from shared.services.clinic_settings import ClinicSettings
 from tests.factories import (
     DEFAULT_START,
@@ -60,6 +60,29 @@ def test_a_patient_arriving_writes_one_event_with_the_arrival(session: Session) 
           kiosk_id="kiosk-1")
     begin(session, appointment.id, channel=Channel.KIOSK, now=NOW, tz=TZ, rules=RULES,
           kiosk_id="kiosk-1")  # resumed: not a second arrival
+
+    assert events(session) == [(OutboxEvent.ARRIVED, appointment.id, appointment.patient_id)]
+
+
+def test_a_kiosk_check_in_that_needs_no_desk_sends_arrived_then_checked_in(
+    session: Session
+) -> None:
+    appointment = make_appointment(session)
+    started = begin(session, appointment.id, channel=Channel.KIOSK, now=NOW, tz=TZ,
+                    rules=RULES, kiosk_id="kiosk-1")
+    complete(session, started.id, now=NOW + timedelta(minutes=3), tz=TZ, rules=RULES)
+
+    assert events(session) == [(OutboxEvent.ARRIVED, appointment.id, appointment.patient_id),
+                               (OutboxEvent.CHECKED_IN, appointment.id,
+                                appointment.patient_id)]
+
+
+def test_a_kiosk_check_in_sent_to_the_desk_stays_arrived(session: Session) -> None:
+    appointment = make_appointment(session)
+    started = begin(session, appointment.id, channel=Channel.KIOSK, now=NOW, tz=TZ,
+                    rules=RULES, kiosk_id="kiosk-1")
+    make_flag(session, FlagKind.HELP_REQUEST, appointment=appointment)
+    complete(session, started.id, now=NOW + timedelta(minutes=3), tz=TZ, rules=RULES)
 
     assert events(session) == [(OutboxEvent.ARRIVED, appointment.id, appointment.patient_id)]
 

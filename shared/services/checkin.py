@@ -458,6 +458,7 @@ def waiting_position(
     """The appointment's place in its provider's line: the desk's own queue, so the kiosk
     and the desk never disagree."""
     line = queue_for_day(session, now.astimezone(tz).date(), tz,
-                         grace_minutes=rules.grace_minutes)
+                         grace_minutes=rules.grace_minutes,
+                         provider_id=appointment.provider_id)
     mine = next((r for r in line if r.appointment_id == appointment.id), None)
     return mine.provider_position if mine else None

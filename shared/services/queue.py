@@ -3,9 +3,9 @@ for every place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class Band(IntEnum):
@@ -25,8 +25,7 @@ REASON_KEYS = {
 }
 
 
-@dataclass(frozen=True)
-class Waiting:
+class Waiting(NamedTuple):
     """A patient who is here and waiting (arrived or checked in)."""
 
     appointment_id: int
@@ -36,8 +35,7 @@ class Waiting:
     urgent: bool = False
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     appointment_id: int
     provider_id: int
     position: int  # 1-based, overall
@@ -59,23 +57,18 @@ def queue_order(waiting: list[Waiting], *, grace: timedelta) -> list[Place]:
     """Urgent first (by arrival); then on-time patients by appointment time; then those who
     came later than the grace period, by appointment time; then walk-ins by arrival."""
 
-    def sort_key(w: Waiting) -> tuple[int, datetime, datetime, int]:
-        band = band_of(w, grace)
+    def sort_key(item: tuple[Waiting, Band]) -> tuple[int, datetime, datetime, int]:
+        w, band = item
         if band in (Band.URGENT, Band.WALK_IN):
             return (band, w.arrived_at, w.arrived_at, w.appointment_id)
         assert w.start is not None
         return (band, w.start, w.arrived_at, w.appointment_id)
 
-    ordered = sorted(waiting, key=sort_key)
+    ordered = sorted(((w, band_of(w, grace)) for w in waiting), key=sort_key)
     return [
-        Place(
-            appointment_id=w.appointment_id,
-            provider_id=w.provider_id,
-            position=i,
-            band=band_of(w, grace),
-            reason_key=REASON_KEYS[band_of(w, grace)],
-        )
-        for i, w in enumerate(ordered, start=1)
+        Place(appointment_id=w.appointment_id, provider_id=w.provider_id, position=i,
+              band=band, reason_key=REASON_KEYS[band])
+        for i, (w, band) in enumerate(ordered, start=1)
     ]
 
 

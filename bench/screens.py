@@ -38,12 +38,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -131,7 +132,7 @@ def postgres_schema(prefix: str) -> Iterator[str]:
     """The URL of a fresh migrated schema on the PostgreSQL server, dropped afterwards."""
     base = postgres_base_url()
     admin = make_engine(base)
-    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"  # also the application names' prefix
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -148,6 +149,77 @@ def postgres_schema(prefix: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def named(url: str, application_name: str) -> str:
+    """`url` with a PostgreSQL application_name, so pg_stat_activity tells who holds which
+    connection (a deployment can do the same per process)."""
+    return f"{url}{'&' if '?' in url else '?'}application_name={application_name}"
+
+
+class ConnectionSampler:
+    """Samples pg_stat_activity in a thread: the most connections seen at once per
+    application_name that starts with `prefix`, and how often one of them was running a
+    statement or waiting for a lock (and on which statements)."""
+
+    def __init__(self, url: str, prefix: str, every_s: float = 0.5) -> None:
+        self.engine = make_engine(url)
+        self.prefix = prefix
+        self.every_s = every_s
+        self.most: dict[str, int] = {}
+        self.busiest_total = 0
+        self.active: dict[str, int] = {}  # samples of a statement running, per name
+        self.waiting: dict[str, int] = {}  # of those, waiting for a lock
+        self.waited_on: dict[str, int] = {}  # the statements that waited (first words)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT application_name, state, wait_event_type, left(query, 60) "
+                "FROM pg_stat_activity WHERE application_name LIKE :prefix"),
+                {"prefix": self.prefix + "-%"}).all()
+        counts: dict[str, int] = {}
+        for name, state, wait, query in rows:
+            counts[name] = counts.get(name, 0) + 1
+            if state == "active":
+                self.active[name] = self.active.get(name, 0) + 1
+                if wait == "Lock":
+                    self.waiting[name] = self.waiting.get(name, 0) + 1
+                    self.waited_on[query] = self.waited_on.get(query, 0) + 1
+        for name, count in counts.items():
+            self.most[name] = max(self.most.get(name, 0), count)
+        self.busiest_total = max(self.busiest_total, len(rows))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            with suppress(OperationalError):
+                self._sample()
+
+    def __enter__(self) -> ConnectionSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.engine.dispose()
+
+    def most_by(self, part: str) -> list[int]:
+        """The most connections seen for each application whose name holds `part`."""
+        return [count for name, count in sorted(self.most.items()) if part in name]
+
+    def lock_share(self, part: str) -> tuple[int, int]:
+        """Of the samples where an application named with `part` ran a statement, how many
+        found it waiting for a lock: (waiting, running)."""
+        return (sum(n for name, n in self.waiting.items() if part in name),
+                sum(n for name, n in self.active.items() if part in name))
+
+
+def schema_of(url: str) -> str:
+    """The bench schema in a URL made by postgres_schema."""
+    return url.rsplit("search_path%3D", 1)[1].split("&")[0]
 
 
 def clinic_now() -> datetime:
@@ -336,6 +408,7 @@ class Screen:
         self.fragments: dict[str, float] = {}  # fragment id -> seconds between refreshes
         self.cached: set[str] = set()  # messages the server may send by reference
         self.titles: list[str] = []
+        self.texts: list[str] = []  # Markdown and captions shown
         self.tables = 0  # dataframes received in the last run
         self.statuses: list[int] = []
 
@@ -369,6 +442,8 @@ class Screen:
                     self.buttons[element.button.label] = element.button.id
                 elif shown == "heading":
                     self.titles.append(element.heading.body)
+                elif shown == "markdown":
+                    self.texts.append(element.markdown.body)
                 elif shown == "arrow_data_frame":
                     self.tables += 1
             elif kind == "auto_rerun":
@@ -383,12 +458,17 @@ class Screen:
                     self.statuses.append(status)
                     return status
 
-    async def sign_in(self) -> None:
+    async def open(self) -> int:
+        """The first run of the page, as a browser opening the app asks for it; its status."""
         await self.ws.send(self._rerun())
-        await self._until_finished()
+        return await self._until_finished()
+
+    async def sign_in(self) -> None:
+        await self.open()
         if not {"Username", "Password"} <= self.inputs.keys() or "Sign in" not in self.buttons:
             raise BenchError(f"no sign-in form on the dashboard (saw {sorted(self.inputs)})")
         self.titles.clear()
+        self.texts.clear()
         await self.ws.send(self._rerun(widgets=[
             WidgetState(id=self.inputs["Username"], string_value="rep"),
             WidgetState(id=self.inputs["Password"], string_value=DEMO_PASSWORDS["rep"]),
@@ -591,14 +671,19 @@ def main() -> None:
             appointments = seed_busy_day(url)
             run_log = folder / "runs.jsonl"
             run_log.touch()
-            env = app_environment(url, folder, secrets.token_urlsafe(48))
+            prefix = schema_of(url)
+            env = app_environment(named(url, f"{prefix}-dashboard"), folder,
+                                  secrets.token_urlsafe(48))
             app = start_app("dashboard/app.py", "dashboard", env, folder, run_log=run_log)
-            with running([app]):
+            with running([app]), ConnectionSampler(url, prefix) as sampler:
                 windows, signing_in, memory = asyncio.run(
                     measure(app.url, app.process.pid, SCREENS))
                 if app.process.poll() is not None:
                     raise BenchError(f"the dashboard stopped:\n{tail(app.log)}")
             report(run_log, windows, SCREENS, appointments, signing_in, memory)
+            print(f"    PostgreSQL connections the dashboard held at once, at most: "
+                  f"{max(sampler.most_by('dashboard'), default=0)} (sampled every 0.5 s; "
+                  f"its pool allows 5 + 10 overflow)")
     except BenchError as exc:
         print(f"bench.screens: {exc}", file=sys.stderr)
         raise SystemExit(1) from exc

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from shared.interface import listener
 from shared.interface.mllp import END, START
 from shared.models import Appointment, InboundMessage, InboundStatus
+from tests.aio import run_async
 from tests.domain.test_siu_real_feeds import siu
 
 TZ = ZoneInfo("America/Chicago")
@@ -40,7 +41,7 @@ def run(engine: Engine, scenario: Callable[[int], Awaitable[object]], *,
             await server.wait_closed()
             handler.close()
 
-    return asyncio.run(main())
+    return run_async(main())
 
 
 async def send(port: int, *texts: str) -> list[hl7.Message]:

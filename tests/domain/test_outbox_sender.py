@@ -18,6 +18,7 @@ from shared.interface import messages, outbox
 from shared.interface.mllp import frame, read_frame
 from shared.interface.sender import Sender, Timing
 from shared.models import OutboxEvent, OutboxMessage, OutboxStatus, utcnow
+from tests.aio import run_async
 from tests.factories import make_appointment, make_patient
 
 TZ = ZoneInfo("America/Chicago")
@@ -115,7 +116,7 @@ def run(scenario: Callable[[], object]) -> None:
         async with asyncio.timeout(SAFETY):
             await scenario()
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_messages_arrive_in_order_once_each_and_are_not_sent_again_after_the_ack(

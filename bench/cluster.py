@@ -226,6 +226,10 @@ def worker(number: int, url: str, commands, results) -> None:
         engine.dispose()
 
 
+def _role(number: int) -> str:
+    return "kiosk" if number < KIOSKS else "desk"
+
+
 class Workers:
     """KIOSKS + DESKS worker processes (spawned: nothing inherited but the arguments)."""
 
@@ -234,9 +238,11 @@ class Workers:
         self.results = context.Queue()
         self.commands = [context.Queue() for _ in range(count)]
         prefix = schema_of(url)
+        # Named for their part: the first KIOSKS check patients in, the others race at the desk.
         self.processes = [context.Process(
-            target=worker, args=(n, named(url, f"{prefix}-worker-{n}"), self.commands[n],
-                                 self.results), daemon=True) for n in range(count)]
+            target=worker, args=(n, named(url, f"{prefix}-{_role(n)}worker-{n}"),
+                                 self.commands[n], self.results), daemon=True)
+            for n in range(count)]
         for process in self.processes:
             process.start()
 
@@ -549,14 +555,14 @@ def drive(url: str, folder: Path) -> None:
           f"{sampler.most_by('kiosk-')}, each dashboard {sampler.most_by('dashboard-')}, "
           f"each worker {sampler.most_by('worker-')}; all together {sampler.busiest_total} "
           f"of max_connections {max_connections}")
-    for kind in ("worker-", "dashboard-"):
+    for kind, who in (("kioskworker-", "kiosk workers"), ("deskworker-", "desk workers"),
+                      ("dashboard-", "dashboards")):
         waiting, running = sampler.lock_share(kind)
         if running:
-            print(f"    {kind.rstrip('-')}s' statements caught waiting for a row lock: "
-                  f"{waiting} of {running} samples")
-    if sampler.waited_on:
-        top = sorted(sampler.waited_on.items(), key=lambda item: -item[1])[:2]
-        print("    waiting on: " + "; ".join(f"{n} x {query!r}" for query, n in top))
+            top = "; ".join(f"{times} x {query!r}" for times, query in
+                            sampler.waits_on(kind)[:2])
+            print(f"    {who}' statements caught waiting for a row lock: {waiting} of "
+                  f"{running} samples" + (f" ({top})" if top else ""))
     for problem in problems:
         print(f"    PROBLEM: {problem}")
     print(harness.goal(not problems and not tally.errors,

@@ -170,7 +170,7 @@ class ConnectionSampler:
         self.busiest_total = 0
         self.active: dict[str, int] = {}  # samples of a statement running, per name
         self.waiting: dict[str, int] = {}  # of those, waiting for a lock
-        self.waited_on: dict[str, int] = {}  # the statements that waited (first words)
+        self.waited_on: dict[tuple[str, str], int] = {}  # (name, statement) that waited
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -187,7 +187,7 @@ class ConnectionSampler:
                 self.active[name] = self.active.get(name, 0) + 1
                 if wait == "Lock":
                     self.waiting[name] = self.waiting.get(name, 0) + 1
-                    self.waited_on[query] = self.waited_on.get(query, 0) + 1
+                    self.waited_on[name, query] = self.waited_on.get((name, query), 0) + 1
         for name, count in counts.items():
             self.most[name] = max(self.most.get(name, 0), count)
         self.busiest_total = max(self.busiest_total, len(rows))
@@ -209,6 +209,15 @@ class ConnectionSampler:
     def most_by(self, part: str) -> list[int]:
         """The most connections seen for each application whose name holds `part`."""
         return [count for name, count in sorted(self.most.items()) if part in name]
+
+    def waits_on(self, part: str) -> list[tuple[int, str]]:
+        """What applications named with `part` waited on, most often first: (times, the
+        statement's first words)."""
+        found: dict[str, int] = {}
+        for (name, query), times in self.waited_on.items():
+            if part in name:
+                found[query] = found.get(query, 0) + times
+        return sorted(((times, query) for query, times in found.items()), reverse=True)
 
     def lock_share(self, part: str) -> tuple[int, int]:
         """Of the samples where an application named with `part` ran a statement, how many
@@ -493,8 +502,8 @@ class Window:
     kind: str  # "baseline" or "measured"
     start: float
     end: float
-    cpu: float  # the server's CPU seconds from `start` until the last refresh ended
-    elapsed: float  # those seconds
+    cpu: float  # the server's CPU seconds over the window
+    elapsed: float  # the window's seconds
     screens: int
     client_cpu: float = 0.0  # this process's CPU seconds (the clients) over the window
     round_trips: list[float] = field(default_factory=list)  # seen from the clients
@@ -552,9 +561,11 @@ async def measure(base_url: str, pid: int, count: int) -> tuple[list[Window], fl
                 cpu_before, client_before, start = (cpu_seconds(pid), time.process_time(),
                                                     time.time())
                 await settle
-                elapsed = time.time() - start
-                windows.append(Window(kind, start, start + ROUND_S, cpu_seconds(pid) - cpu_before,
-                                      elapsed, len(active),
+                # The window ends with the round's last refresh (the next round's timers start
+                # right after); the refreshes in it were due within ROUND_S of its start.
+                end = time.time()
+                windows.append(Window(kind, start, end, cpu_seconds(pid) - cpu_before,
+                                      end - start, len(active),
                                       time.process_time() - client_before, trips[skip:]))
     return windows, signing_in, memory
 
@@ -627,7 +638,7 @@ def report(run_log: Path, windows: list[Window], count: int, appointments: int,
         trips[window.kind] += window.round_trips
         cpu[window.kind] += window.cpu
         client[window.kind] += window.client_cpu
-        span[window.kind] += window.end - window.start
+        span[window.kind] += ROUND_S
         elapsed[window.kind] += window.elapsed
     if not sides["baseline"].seconds or not sides["measured"].seconds:
         raise BenchError(f"no refreshes were logged (baseline {len(sides['baseline'].seconds)},"

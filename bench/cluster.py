@@ -553,7 +553,8 @@ def drive(url: str, folder: Path) -> None:
         problems.append(f"the dashboards disagree with the database: {headline}")
     print(f"    PostgreSQL connections held at once, at most (sampled every 0.1 s): each kiosk "
           f"{sampler.most_by('kiosk-')}, each dashboard {sampler.most_by('dashboard-')}, "
-          f"each worker {sampler.most_by('worker-')}; all together {sampler.busiest_total} "
+          f"each kiosk worker {sampler.most_by('kioskworker-')}, each desk worker "
+          f"{sampler.most_by('deskworker-')}; all together {sampler.busiest_total} "
           f"of max_connections {max_connections}")
     for kind, who in (("kioskworker-", "kiosk workers"), ("deskworker-", "desk workers"),
                       ("dashboard-", "dashboards")):

@@ -475,7 +475,7 @@ def drive(url: str, folder: Path) -> None:
         kiosks, dashboards = apps[:KIOSK_APPS], apps[KIOSK_APPS:]
         print(f"  {len(kiosks)} kiosk and {len(dashboards)} dashboard processes "
               f"(streamlit run, ports {', '.join(str(a.port) for a in apps)}) answered "
-              f"/_stcore/health within {started:.1f} s of each other's start")
+              f"/_stcore/health, all of them {started:.1f} s after being started together")
         headings = asyncio.run(_kiosk_pages(kiosks))
         print(f"  each kiosk served its first page from the database: {sorted(set(headings))}")
         workers = Workers(url, KIOSKS + DESKS)

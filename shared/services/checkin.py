@@ -341,26 +341,23 @@ def next_ticket(session: Session, *, now: datetime, tz: ZoneInfo) -> tuple[date,
     """The next waiting-room ticket of the clinic day (A001, A002...) and that day: it stands
     for the patient on the lobby screen, so no name is ever shown there.
 
-    The day's counter row is counted up in one UPDATE ... RETURNING, so check-ins finishing
-    at the same moment on any number of kiosks never get the same number. The row is made
-    on the day's first ticket, starting after any tickets already given out that day."""
+    The day's counter row is made or counted up in one statement (an INSERT ... ON CONFLICT
+    DO UPDATE ... RETURNING), so check-ins finishing at the same moment on any number of
+    kiosks never get the same number. A day's first row starts after any tickets already
+    given out that day (before the counter existed)."""
     day = now.astimezone(tz).date()
-    count_up = (update(TicketCounter).where(TicketCounter.day == day)
-                .values(last_number=TicketCounter.last_number + 1)
-                .returning(TicketCounter.last_number))
-    number = session.execute(count_up).scalar_one_or_none()
-    if number is None:
-        # The day's first ticket: make the row (once, whoever comes first), then count up.
-        start, end = day_bounds(day, tz)
-        issued = session.scalar(
-            select(func.count()).select_from(Appointment).where(
-                Appointment.start >= start, Appointment.start < end,
-                Appointment.ticket.is_not(None))
-        ) or 0
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(TicketCounter).values(day=day, last_number=issued)
-                        .on_conflict_do_nothing(index_elements=["day"]))
-        number = session.execute(count_up).scalar_one()
+    start, end = day_bounds(day, tz)
+    issued = (select(func.count()).select_from(Appointment)
+              .where(Appointment.start >= start, Appointment.start < end,
+                     Appointment.ticket.is_not(None))
+              .scalar_subquery())
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    upsert = insert(TicketCounter).values(day=day, last_number=issued + 1)
+    number = session.execute(
+        upsert.on_conflict_do_update(index_elements=["day"],
+                                     set_={"last_number": TicketCounter.last_number + 1})
+        .returning(TicketCounter.last_number)
+    ).scalar_one()
     return day, f"A{number:03d}"
 
 

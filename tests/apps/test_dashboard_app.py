@@ -67,6 +67,9 @@ def test_no_patient_data_before_sign_in(clinic) -> None:
 
 def test_representative_sees_todays_appointments_only(clinic) -> None:
     at = _sign_in(_dashboard())
+    # The whole day, whatever hour the test runs at (the board's default is the hours
+    # around now).
+    at.checkbox(key="filter_whole_day").check().run()
     assert "Today's appointments" in [t.value for t in at.title]
     table = at.dataframe[0].value
     assert list(table["Patient"].str.split().str[-1]) == ["Quintero", "Abernathy"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import TypeVar
@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.config import get_settings
+from shared.config import ConfigError, get_settings
 
 # Writers queue for the file's write lock this long before a "database is locked" (10
 # processes finishing check-ins at once wait well under a second each on this machine).
@@ -81,8 +81,36 @@ def make_engine(url: str) -> Engine:
     # connections are replaced after POOL_RECYCLE_S, and one that the server dropped fails
     # its first statement, which invalidates the pool and is run again (run_transaction) or
     # shown as a calm "try again" (the kiosk, the desk's live views).
+    pool_size, max_overflow, pgbouncer = pool_settings(os.environ)
+    connect_args: dict[str, object] = {"connect_timeout": 5}
+    if pgbouncer:
+        # PgBouncer in transaction mode hands each transaction to any server connection:
+        # statements psycopg would prepare on one would be missing on the next.
+        connect_args["prepare_threshold"] = None
     return create_engine(url, pool_pre_ping=False, pool_recycle=POOL_RECYCLE_S,
-                         connect_args={"connect_timeout": 5}, hide_parameters=True)
+                         pool_size=pool_size, max_overflow=max_overflow,
+                         connect_args=connect_args, hide_parameters=True)
+
+
+def pool_settings(env: Mapping[str, str]) -> tuple[int, int, bool]:
+    """(pool size, overflow, behind PgBouncer) for PostgreSQL, from CHECKIN_DB_POOL_SIZE
+    (default 5), CHECKIN_DB_MAX_OVERFLOW (default 10) and CHECKIN_DB_PGBOUNCER=1: each
+    process may hold pool size + overflow connections, and all processes together must fit
+    the server's max_connections (docs/deploy.md)."""
+
+    def count(name: str, default: int, least: int) -> int:
+        raw = env.get(name, "").strip()
+        if not raw:
+            return default
+        if not raw.isdigit() or int(raw) < least:
+            raise ConfigError(f"{name}: a whole number of at least {least} (got {raw!r})")
+        return int(raw)
+
+    pgbouncer = env.get("CHECKIN_DB_PGBOUNCER", "").strip()
+    if pgbouncer not in ("", "0", "1"):
+        raise ConfigError(f"CHECKIN_DB_PGBOUNCER: 1 or 0 (got {pgbouncer!r})")
+    return (count("CHECKIN_DB_POOL_SIZE", 5, 1), count("CHECKIN_DB_MAX_OVERFLOW", 10, 0),
+            pgbouncer == "1")
 
 
 @lru_cache(maxsize=4)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Stateme
 from sqlalchemy.orm import Session
 
 import shared.db
+from shared.config import ConfigError
 from shared.db import (
     SQLITE_BUSY_TIMEOUT_MS,
     DatabaseUnavailable,
@@ -269,3 +270,32 @@ def test_a_dropped_connection_outside_run_transaction_fails_once_then_works(
     assert connection_dropped(dropped.value)
     with Session(postgres_engine) as session:
         assert session.execute(select(AuditEvent.id)).all() == []
+
+
+# --- PostgreSQL pool settings ----------------------------------------------------------------
+
+
+def test_the_pool_is_sized_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHECKIN_DB_POOL_SIZE", "3")
+    monkeypatch.setenv("CHECKIN_DB_MAX_OVERFLOW", "2")
+    monkeypatch.setenv("CHECKIN_DB_PGBOUNCER", "1")
+    engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    try:
+        assert (engine.pool.size(), engine.pool._max_overflow) == (3, 2)
+        with engine.connect() as conn:
+            assert conn.connection.dbapi_connection.prepare_threshold is None
+    finally:
+        engine.dispose()
+
+
+def test_the_pool_defaults_to_five_and_ten() -> None:
+    assert shared.db.pool_settings({}) == (5, 10, False)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("CHECKIN_DB_POOL_SIZE", "0"), ("CHECKIN_DB_POOL_SIZE", "many"),
+    ("CHECKIN_DB_MAX_OVERFLOW", "-1"), ("CHECKIN_DB_PGBOUNCER", "yes")])
+def test_a_bad_pool_setting_is_one_line_naming_it(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        shared.db.pool_settings({name: value})
+    assert str(refused.value).startswith(f"{name}:")

@@ -51,11 +51,22 @@ def database(backend: str) -> Iterator[str]:
             migrate.upgrade(url)
             yield url
         return
-    base = os.environ[POSTGRES_ENV].strip()
+    with postgres_schema(os.environ[POSTGRES_ENV].strip(), "bench") as url:
+        yield url
+
+
+@contextmanager
+def postgres_schema(base: str, prefix: str) -> Iterator[str]:
+    """The URL of a fresh migrated schema named `prefix_<random>` on the PostgreSQL server
+    at `base`, dropped afterwards. OperationalError when the server does not answer."""
     admin = make_engine(base)
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception:
+        admin.dispose()
+        raise
     sep = "&" if "?" in base else "?"
     url = f"{base}{sep}options=-csearch_path%3D{schema}"
     try:

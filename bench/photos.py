@@ -22,7 +22,6 @@ import asyncio
 import os
 import random
 import secrets
-import socket
 import statistics
 import struct
 import subprocess
@@ -30,8 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -48,6 +45,7 @@ from playwright.async_api import async_playwright
 from sqlalchemy import func, select
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from bench.screens import free_port, healthy, tail
 from shared import migrate
 from shared.db import make_engine, session_scope
 from shared.demo import DEMO_PASSWORDS, seed_demo
@@ -256,32 +254,10 @@ def build(url: str) -> DataSet:
 # --- The dashboard and its memory ---------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                    timeout=2) as response:
-            return response.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 @contextmanager
 def dashboard(url: str, folder: Path) -> Iterator[tuple[int, subprocess.Popen]]:
     """`streamlit run dashboard/app.py` on a free port, stopped by its own id on the way out."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     env.update(CHECKIN_DATABASE_URL=url, CHECKIN_INSTANCE_DIR=str(folder),
                CHECKIN_TIMEZONE=CLINIC_TZ, CHECKIN_SECRET_KEY=secrets.token_urlsafe(48))
@@ -296,13 +272,13 @@ def dashboard(url: str, folder: Path) -> Iterator[tuple[int, subprocess.Popen]]:
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while not _healthy(port):
+        while not healthy(port):
             if process.poll() is not None:
                 raise BenchError(f"the dashboard exited with code {process.returncode} before "
-                                 f"answering on port {port}; log tail:\n{_tail(log_path)}")
+                                 f"answering on port {port}; log tail:\n{tail(log_path)}")
             if time.monotonic() > deadline:
                 raise BenchError(f"the dashboard did not answer /_stcore/health on port {port} "
-                                 f"within {HEALTH_TIMEOUT_S} s; log tail:\n{_tail(log_path)}")
+                                 f"within {HEALTH_TIMEOUT_S} s; log tail:\n{tail(log_path)}")
             time.sleep(0.1)
         yield port, process
     finally:

@@ -42,7 +42,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -60,7 +59,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from bench import harness
 from bench.pages import _day_rows, _with_tickets
-from shared import clock, migrate
+from shared import clock
 from shared.clinic_time import at_clinic_time
 from shared.db import make_engine
 from shared.demo import DEMO_PASSWORDS, seed_demo
@@ -129,26 +128,14 @@ def postgres_base_url() -> str:
 
 @contextmanager
 def postgres_schema(prefix: str) -> Iterator[str]:
-    """The URL of a fresh migrated schema on the PostgreSQL server, dropped afterwards."""
-    base = postgres_base_url()
-    admin = make_engine(base)
-    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"  # also the application names' prefix
+    """The URL of a fresh migrated schema on the PostgreSQL server, dropped afterwards; the
+    schema's name is also the application names' prefix."""
     try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        with harness.postgres_schema(postgres_base_url(), prefix) as url:
+            yield url
     except OperationalError as exc:
-        admin.dispose()
         raise BenchError(f"no PostgreSQL at {harness.POSTGRES_ENV} or {DEFAULT_POSTGRES_URL} "
                          f"({type(exc.orig).__name__})") from exc
-    sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options=-csearch_path%3D{schema}"
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def named(url: str, application_name: str) -> str:

@@ -783,4 +783,11 @@ MESSAGES: dict[str, str] = {
     "interface.event_noshow": "No-show",
     "interface.event_demographics": "Patient details changed",
     "interface.event_coverage": "Insurance changed",
+    "flag.left_kiosk": "Left the kiosk",
+    "dash.left_kiosk_at": "left the kiosk at {step}",
+    "kiosk.help_acknowledged": "The front desk has seen your request. Someone is on the way to you now.",
+    "kiosk.help_waiting": "Please stay here. This screen waits for the front desk.",
+    "kiosk.help_back": "Back to my check-in",
+    "done.next_patient": "Next patient: start here",
+    "done.ticket_keep": "Your number stays on this screen until the next patient taps the button below.",
 }

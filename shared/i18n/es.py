@@ -783,4 +783,11 @@ MESSAGES: dict[str, str] = {
     "interface.event_noshow": "No se presentó",
     "interface.event_demographics": "Datos del paciente cambiados",
     "interface.event_coverage": "Seguro cambiado",
+    "flag.left_kiosk": "Dejó el quiosco",
+    "dash.left_kiosk_at": "dejó el quiosco en: {step}",
+    "kiosk.help_acknowledged": "La recepción vio su solicitud. Alguien viene hacia usted ahora.",
+    "kiosk.help_waiting": "Por favor, quédese aquí. Esta pantalla espera a la recepción.",
+    "kiosk.help_back": "Volver a mi registro",
+    "done.next_patient": "Siguiente paciente: empiece aquí",
+    "done.ticket_keep": "Su número se queda en esta pantalla hasta que el siguiente paciente toque el botón de abajo.",
 }

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from kiosk import a11y  # noqa: E402
 from kiosk.state import kiosk_state, lang, passing_fault, reset, tr  # noqa: E402
 from kiosk.steps import find, finish, intake, visit, welcome  # noqa: E402
 from kiosk.steps import help as help_step  # noqa: E402
@@ -118,8 +119,9 @@ def _context() -> AppContext:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Check in", page_icon="🏥", layout="centered",
+    st.set_page_config(page_title=a11y.page_title(), page_icon="🏥", layout="centered",
                        initial_sidebar_state="collapsed")
+    a11y.follow_step()
     apply_kiosk_style()
     try:
         ctx = _context()

@@ -118,7 +118,9 @@ def _card_photos(ctx, flag: FlagRow) -> None:
         if small is None:
             col.caption(f"{field_label(kind)}: {t('dash.photo_unavailable')}")
         else:
-            col.image(small, caption=field_label(kind), width=CARD_THUMBNAIL_PX)
+            col.image(small, caption=field_label(kind), width=CARD_THUMBNAIL_PX,
+                      alt=(t(f"insurance.{kind}") if kind in ("card_front", "card_back")
+                           else field_label(kind)))
 
 
 def _decide(ctx, user: dict, flag: FlagRow, action: str, *, edited: dict | None = None,

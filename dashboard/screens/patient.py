@@ -88,11 +88,13 @@ def _show(ctx, user: dict, record: PatientRecord) -> None:
             state = t("patient.active") if cov.is_active_on(today) else t("patient.ended")
             st.markdown(f"- **{plain(cov.payer)}** {plain(cov.plan)} · "
                         f"{plain(cov.member_id_masked)} · {state}")
-            cards = [images.thumbnail(img, long_side=220)
-                     for img in (cov.card_front, cov.card_back) if img]
-            cards = [card for card in cards if card is not None]
+            cards = [(t(f"insurance.{side}"), images.thumbnail(img, long_side=220))
+                     for side, img in (("card_front", cov.card_front),
+                                       ("card_back", cov.card_back)) if img]
+            cards = [(alt, card) for alt, card in cards if card is not None]
             if cards:
-                st.image(cards, width=220)
+                st.image([card for _, card in cards], width=220,
+                         alt=[alt for alt, _ in cards])
     _today(ctx, user, record)
     st.subheader(t("patient.answers"))
     if not record.answers:
@@ -109,7 +111,8 @@ def _show(ctx, user: dict, record: PatientRecord) -> None:
             f"({t('consent.rel_' + sig.signer_relationship.value)}) · "
             f"{format_date(sig.signed_at, tz)}" + (f" · {plain(sig.note)}" if sig.note else ""))
         if sig.signature_png:
-            cols[1].image(sig.signature_png, width=220)
+            cols[1].image(sig.signature_png, width=220,
+                          alt=f"{t('patient.signatures')}: {sig.signer_name}")
     st.subheader(t("patient.flags"))
     for f in record.flags:
         st.markdown(f"- {t('flag.' + f.kind.value)} · {t('patient.flag_' + f.status.value)} · "
@@ -150,7 +153,7 @@ def _today(ctx, user: dict, record: PatientRecord) -> None:
             _new_slip(ctx, user, a.id)
         slip = st.session_state.get(f"slip_png_{a.id}")
         if slip:
-            st.image(slip, width=260)
+            st.image(slip, width=260, alt=t("slip.title"))
             st.download_button(t("patient.download_slip"), slip, file_name="check-in-slip.png",
                                mime="image/png", key=f"slip_download_{a.id}")
 

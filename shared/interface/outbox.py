@@ -40,6 +40,7 @@ from shared.services import audit
 # SCH-25 filler status: HL7 table 0278 has Noshow; the others are local codes (L).
 FILLER_STATUS = {
     OutboxEvent.ARRIVED: ("Arrived", "Arrived"),
+    OutboxEvent.BOOKED: ("Booked", "Left before finishing check-in"),
     OutboxEvent.CHECKED_IN: ("CheckedIn", "Checked in"),
     OutboxEvent.ROOMED: ("Roomed", "Called to a room"),
     OutboxEvent.NOSHOW: ("Noshow", "No show"),

@@ -90,6 +90,7 @@ class FlagKind(StrEnum):
     EARLY_ARRIVAL = "early_arrival"
     LATE_ARRIVAL = "late_arrival"
     WALK_IN = "walk_in"
+    LEFT_KIOSK = "left_kiosk"  # walked away mid check-in: the appointment is booked again
 
 
 class FlagSeverity(StrEnum):

@@ -26,6 +26,7 @@ class InboundStatus(StrEnum):
 
 class OutboxEvent(StrEnum):
     ARRIVED = "arrived"
+    BOOKED = "booked"  # back to booked: the patient walked away from the kiosk
     CHECKED_IN = "checked_in"
     ROOMED = "roomed"
     NOSHOW = "noshow"

@@ -135,5 +135,9 @@ class CheckIn(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_step: Mapped[str | None] = mapped_column(String(40))
+    # The appointment's status when this check-in made the patient "arrived" (booked or
+    # no-show), so walking away puts it back; None when the check-in changed no status.
+    status_before: Mapped[AppointmentStatus | None] = mapped_column(
+        str_enum(AppointmentStatus, "appointment_status"))
 
     appointment: Mapped[Appointment] = relationship(back_populates="check_ins")

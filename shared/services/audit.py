@@ -30,6 +30,7 @@ ALLOWED_DETAIL_KEYS = frozenset(
         "created",
         "updated",
         "revoked",
+        "step",  # a kiosk step name (identity, consent...), never what was typed
     }
 )
 

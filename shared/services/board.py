@@ -39,6 +39,8 @@ class AppointmentRow(NamedTuple):
     status: AppointmentStatus
     arrived_at: datetime | None
     open_flags: int
+    # The kiosk step where the patient walked away (an open "left the kiosk" flag), or None.
+    left_kiosk_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,23 +93,33 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
         .order_by(Appointment.start, Appointment.id)
     ).all()
     flag_counts: dict[int, int] = {}
+    left_at: dict[int, str] = {}
     if rows:
-        flag_counts = dict(
-            session.execute(
-                select(Flag.appointment_id, func.count())
-                .join(Appointment, Flag.appointment_id == Appointment.id)
-                .where(Appointment.start >= start, Appointment.start < end,
-                       Flag.status == FlagStatus.OPEN)
-                .group_by(Flag.appointment_id)
-            ).all()
-        )
+        day_flags = (Flag.status == FlagStatus.OPEN, Appointment.start >= start,
+                     Appointment.start < end)
+        counted = session.execute(
+            select(Flag.appointment_id, func.count(),
+                   func.count(case((Flag.kind == FlagKind.LEFT_KIOSK, 1))))
+            .join(Appointment, Flag.appointment_id == Appointment.id)
+            .where(*day_flags)
+            .group_by(Flag.appointment_id)
+        ).all()
+        flag_counts = {appointment_id: n for appointment_id, n, _ in counted}
+        if any(left for _, _, left in counted):
+            # Rare (someone walked away from the kiosk): only then read where they stopped.
+            left_at = {appointment_id: (value or {}).get("step") or "identity"
+                       for appointment_id, value in session.execute(
+                           select(Flag.appointment_id, Flag.new_value)
+                           .join(Appointment, Flag.appointment_id == Appointment.id)
+                           .where(*day_flags, Flag.kind == FlagKind.LEFT_KIOSK)
+                           .order_by(Flag.raised_at))}
     # Unpacked by position and built by position: on a day of 3,000 rows, reading Row
     # attributes by name and keyword arguments were most of this service's time.
     return [
         AppointmentRow(
             appointment_id, patient_id, start_at, f"{preferred or given} {family}", mrn,
             age_on(birth_date, day), provider, location, visit_type, status, arrived_at,
-            flag_counts.get(appointment_id, 0))
+            flag_counts.get(appointment_id, 0), left_at.get(appointment_id))
         for (appointment_id, patient_id, start_at, visit_type, status, arrived_at, given,
              preferred, family, mrn, birth_date, provider, location) in rows
     ]

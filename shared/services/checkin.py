@@ -312,10 +312,11 @@ def begin(
     if existing is not None:
         existing.kiosk_id = kiosk_id or existing.kiosk_id
         return existing
-    # The ticket and the arrival reach the database in one UPDATE of the appointment.
-    with session.no_autoflush:
-        give_ticket(session, appointment, now=now, tz=tz)
+    # No ticket yet: it is given when the patient finishes and sees it (complete), so a
+    # patient who walks away leaves no number in the queue.
+    status_before = None
     if appointment.status in (S.BOOKED, S.NOSHOW):
+        status_before = appointment.status
         change_status(appointment, S.ARRIVED, now)
         outbox.record_event(session, OutboxEvent.ARRIVED, appointment=appointment, now=now)
     check_in = CheckIn(
@@ -328,6 +329,7 @@ def begin(
         started_at=now,
         identity_verified_at=now,
         last_step="identity",
+        status_before=status_before,
     )
     session.add(check_in)
     session.flush()
@@ -387,19 +389,54 @@ def mark_step(session: Session, check_in_id: int, step: str, now: datetime) -> N
         .execution_options(synchronize_session="fetch"))
 
 
-def abandon(session: Session, check_in_id: int, now: datetime) -> None:
-    """The patient walked away (inactivity reset): keep where they stopped, for the reports."""
+def abandon(session: Session, check_in_id: int, now: datetime, *, step: str | None = None,
+            kiosk_id: str | None = None) -> bool:
+    """The patient walked away mid check-in (inactivity or "Start over"): keep where they
+    stopped, for the reports, put the appointment back where it was before they arrived
+    (booked, or no-show) and tell the desk "left the kiosk at <step>". No ticket was given
+    (tickets come with the done screen). True when this call did it."""
     check_in = session.get(CheckIn, check_in_id)
-    if check_in is not None and check_in.completed_at is None and check_in.abandoned_at is None:
-        check_in.abandoned_at = now
+    if check_in is None or check_in.completed_at is not None or check_in.abandoned_at is not None:
+        return False
+    check_in.abandoned_at = now
+    appointment = load_appointment(session, check_in.appointment_id)
+    step = step or check_in.last_step or "identity"
+    if check_in.status_before is not None and appointment.status == S.ARRIVED:
+        # Straight back, as if the patient had not come: the arrival window, the queue and
+        # the no-show list see the appointment as before.
+        appointment.status = check_in.status_before
+        appointment.arrived_at = None
+        outbox.record_event(session, OutboxEvent.BOOKED, appointment=appointment, now=now)
+    # One open "left the kiosk" flag per appointment: the latest step is what counts.
+    for old in session.scalars(select(Flag).where(
+            Flag.appointment_id == appointment.id, Flag.kind == FlagKind.LEFT_KIOSK,
+            Flag.status == FlagStatus.OPEN)):
+        _close_left_kiosk(old, now, "left again")
+    flags.raise_flag(session, kind=FlagKind.LEFT_KIOSK, severity=FlagSeverity.WARNING, now=now,
+                     patient_id=appointment.patient_id, appointment_id=appointment.id,
+                     kiosk_id=kiosk_id or check_in.kiosk_id, new_value={"step": step},
+                     actor_type=check_in.channel.value)
+    audit.record(session, actor_type=check_in.channel.value, actor_id=kiosk_id or check_in.kiosk_id,
+                 action="checkin.abandoned", record_type="appointment", record_id=appointment.id,
+                 detail={"step": step, "to_status": appointment.status.value}, at=now)
+    return True
+
+
+def _close_left_kiosk(flag: Flag, now: datetime, note: str) -> None:
+    """A "left the kiosk" note is over: the patient came back and finished, or left again."""
+    flag.status = FlagStatus.ACCEPTED
+    flag.resolved_at = now
+    flag.resolution_note = note
 
 
 def open_desk_flags(session: Session, appointment: Appointment) -> list[Flag]:
+    """The appointment's open flags that keep the patient at the desk, and any "left the
+    kiosk" note (the caller closes it: the patient is back)."""
     return list(
         session.scalars(
             select(Flag).where(
                 Flag.status == FlagStatus.OPEN,
-                Flag.kind.in_(NEEDS_DESK),
+                Flag.kind.in_(NEEDS_DESK | {FlagKind.LEFT_KIOSK}),
                 (Flag.appointment_id == appointment.id)
                 | ((Flag.patient_id == appointment.patient_id) & Flag.appointment_id.is_(None)),
             )
@@ -425,7 +462,12 @@ def complete(
     check_in = session.get(CheckIn, check_in_id)
     assert check_in is not None
     appointment = load_appointment(session, check_in.appointment_id)
-    needs_desk = bool(open_desk_flags(session, appointment))
+    needs_desk = False
+    for flag in open_desk_flags(session, appointment):
+        if flag.kind == FlagKind.LEFT_KIOSK:
+            _close_left_kiosk(flag, now, "came back and finished")
+        else:
+            needs_desk = True
     if check_in.completed_at is None:
         check_in.completed_at = now
         check_in.last_step = "done"
@@ -445,6 +487,10 @@ def complete(
         int((appointment.start - now).total_seconds() // 60),
         0,
     )
+    # The ticket last: the day's counter row stays locked from here to the commit, so
+    # check-ins finishing at once wait on each other for two statements, not a whole step.
+    give_ticket(session, appointment, now=now, tz=tz)
+    session.flush()
     return Completion(appointment.status, needs_desk, position, wait, appointment.ticket)
 
 

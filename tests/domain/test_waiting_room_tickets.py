@@ -1,5 +1,6 @@
 """Waiting-room tickets: the lobby screen shows A001, A002... instead of names, numbered
-afresh each clinic day, and a patient keeps the ticket they were given."""
+afresh each clinic day, and a patient keeps the ticket they were given. A ticket is given
+when the patient finishes and sees it, never to someone who walked away."""
 
 from __future__ import annotations
 
@@ -30,9 +31,16 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
     return at_clinic_time(day, hour, minute, CHICAGO)
 
 
-def check_in_at_kiosk(session: Session, appointment: Appointment, now: datetime) -> CheckIn:
+def start_at_kiosk(session: Session, appointment: Appointment, now: datetime) -> CheckIn:
     return begin(session, appointment.id, channel=Channel.KIOSK, now=now, tz=CHICAGO,
                  rules=RULES, kiosk_id="kiosk-1")
+
+
+def check_in_at_kiosk(session: Session, appointment: Appointment, now: datetime) -> CheckIn:
+    """Start and finish: the done screen shows the ticket."""
+    check_in = start_at_kiosk(session, appointment, now)
+    checkin.complete(session, check_in.id, now=now, tz=CHICAGO, rules=RULES)
+    return check_in
 
 
 def test_the_first_ticket_of_the_day_is_a001(session: Session) -> None:
@@ -57,8 +65,9 @@ def test_a_patient_checked_in_at_the_desk_gets_the_next_ticket_too(session: Sess
     second = make_appointment(session, start=at(9, 20))
     check_in_at_kiosk(session, first, at(8, 50))
 
-    begin(session, second.id, channel=Channel.DESK, now=at(9, 5), tz=CHICAGO, rules=RULES,
-          staff_user_id=maya.id)
+    desk = begin(session, second.id, channel=Channel.DESK, now=at(9, 5), tz=CHICAGO,
+                 rules=RULES, staff_user_id=maya.id)
+    checkin.complete(session, desk.id, now=at(9, 5), tz=CHICAGO, rules=RULES)
 
     assert second.ticket == "A002"
 
@@ -76,28 +85,40 @@ def test_tickets_start_again_at_a001_on_the_next_clinic_day(session: Session) ->
     assert next_ticket(session, now=at(8, 0, NEXT_DAY), tz=CHICAGO)[1] == "A002"
 
 
-def test_resuming_a_check_in_keeps_the_ticket(session: Session) -> None:
+def test_a_patient_still_checking_in_holds_no_ticket_until_they_finish(
+        session: Session) -> None:
+    nine = make_appointment(session, start=at(9))
+    started = start_at_kiosk(session, nine, at(8, 50))
+    assert nine.ticket is None
+
+    resumed = start_at_kiosk(session, nine, at(8, 52))
+    done = checkin.complete(session, resumed.id, now=at(8, 53), tz=CHICAGO, rules=RULES)
+
+    assert resumed.id == started.id
+    assert (nine.ticket, done.ticket) == ("A001", "A001")
+    assert next_ticket(session, now=at(8, 54), tz=CHICAGO)[1] == "A002"
+
+
+def test_finishing_twice_keeps_the_first_ticket(session: Session) -> None:
     nine = make_appointment(session, start=at(9))
     started = check_in_at_kiosk(session, nine, at(8, 50))
 
-    resumed = check_in_at_kiosk(session, nine, at(8, 52))
+    again = checkin.complete(session, started.id, now=at(8, 51), tz=CHICAGO, rules=RULES)
 
-    assert resumed.id == started.id
-    assert nine.ticket == "A001"
-    assert next_ticket(session, now=at(8, 53), tz=CHICAGO)[1] == "A002"
+    assert (nine.ticket, again.ticket) == ("A001", "A001")
 
 
-def test_starting_over_after_walking_away_keeps_the_ticket(session: Session) -> None:
+def test_walking_away_leaves_no_ticket_and_the_next_patient_gets_a001(session: Session) -> None:
     nine = make_appointment(session, start=at(9))
     ten = make_appointment(session, start=at(10))
-    walked_away = check_in_at_kiosk(session, nine, at(8, 50))
-    abandon(session, walked_away.id, at(8, 53))
+    walked_away = start_at_kiosk(session, nine, at(8, 50))
+    abandon(session, walked_away.id, at(8, 53), step="consent")
     check_in_at_kiosk(session, ten, at(9, 40))
 
-    again = check_in_at_kiosk(session, nine, at(8, 58))
+    again = check_in_at_kiosk(session, nine, at(9, 41))
 
     assert again.id != walked_away.id
-    assert (nine.ticket, ten.ticket) == ("A001", "A002")
+    assert (ten.ticket, nine.ticket) == ("A001", "A002")
 
 
 def test_a_refused_check_in_gets_no_ticket(session: Session) -> None:
@@ -141,6 +162,9 @@ def test_the_counter_starts_after_tickets_given_before_it_existed(session: Sessi
 
 
 def _check_in_alone(engine: Engine, appointment_id: int, now: datetime) -> None:
+    """As the kiosk does: the start in one transaction, the done screen in another."""
     with session_scope(engine) as session:
-        begin(session, appointment_id, channel=Channel.KIOSK, now=now, tz=CHICAGO, rules=RULES,
-              kiosk_id="kiosk-1")
+        check_in_id = begin(session, appointment_id, channel=Channel.KIOSK, now=now, tz=CHICAGO,
+                            rules=RULES, kiosk_id="kiosk-1").id
+    with session_scope(engine) as session:
+        checkin.complete(session, check_in_id, now=now, tz=CHICAGO, rules=RULES)

@@ -8,6 +8,7 @@ DASHBOARD_PORT ?= 8502
 HOST ?= localhost
 
 .PHONY: run test test-clock screenshots lint bench mutate migrate seed-demo reset-demo venv clean-venv help
+.PHONY: i18n i18n-check i18n-add
 
 help:
 	@echo "make run         set up, migrate, seed the demo on first run, start both apps"
@@ -18,6 +19,9 @@ help:
 	@echo "make bench       benchmarks"
 	@echo "make mutate      mutation testing of the rule modules (slow; see docs/known-mutants.md)"
 	@echo "make reset-demo  delete everything and seed a fresh demo day"
+	@echo "make i18n        translations: extract keys, update every catalog, compile the .mo files"
+	@echo "make i18n-check  every key the code uses is in English; every language complete, none fuzzy"
+	@echo "make i18n-add NEW_LANG=fr  start a new language (a new .po to translate, no code)"
 
 # The virtual environment is (re)installed only when requirements.txt changes.
 $(STAMP): requirements.txt
@@ -79,3 +83,21 @@ mutate: venv
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Translations (shared/i18n/README.md). English's messages.po is the source of truth;
+# extract writes messages.pot from it (and fails on a key the code uses that English lacks),
+# update brings every other language up to it, compile writes the .mo files the apps load
+# (without them the apps read the .po files, a little slower to start).
+I18N_DIR := shared/i18n/locales
+
+i18n: venv
+	$(BIN)/python -m shared.i18n.catalogs extract
+	$(BIN)/python -m shared.i18n.catalogs update
+	$(BIN)/pybabel compile --domain messages --directory $(I18N_DIR) --statistics
+
+i18n-check: venv
+	$(BIN)/python -m shared.i18n.catalogs check
+
+i18n-add: venv
+	@test -n "$(NEW_LANG)" || { echo "usage: make i18n-add NEW_LANG=fr"; exit 2; }
+	$(BIN)/python -m shared.i18n.catalogs init $(NEW_LANG)

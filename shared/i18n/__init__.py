@@ -7,7 +7,12 @@ catalogs, and at run time a missing key falls back to English rather than crashi
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, time, tzinfo
+from pathlib import Path
 from string import Formatter
+
+from babel import Locale, UnknownLocaleError
+from babel import dates as babel_dates
 
 from shared.i18n.en import MESSAGES as EN
 from shared.i18n.es import MESSAGES as ES
@@ -15,6 +20,13 @@ from shared.i18n.es import MESSAGES as ES
 CATALOGS: dict[str, dict[str, str]] = {"en": EN, "es": ES}
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
+LOCALES = Path(__file__).with_name("locales")
+DOMAIN = "messages"
+# The locale each language's times and dates are written in. Spanish is es_US, Spanish as
+# written in the United States: the 12-hour clock of the clinic's signs, reminders and English
+# screens ("3:00 p.m."), where plain "es" (Spain) would say "15:00". A language not listed is
+# written as its own default territory does.
+FORMAT_LOCALES: dict[str, str] = {"en": "en_US", "es": "es_US"}
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +53,39 @@ def field_label(name: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """The label of a record field (as held in a flag's values); the raw name if unknown."""
     key = f"field.{name}"
     return t(key, lang) if key in CATALOGS.get(lang, EN) else name.replace("_", " ")
+
+
+def language_codes(locales: Path = LOCALES) -> list[str]:
+    """The languages that have a catalog (a folder under locales/), English first."""
+    codes = {path.parents[1].name for path in locales.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+    return sorted(codes, key=lambda code: (code != DEFAULT_LANGUAGE, code))
+
+
+def N_(key: str) -> str:
+    """`key` unchanged: marks a message key written outside a `t()` call, so extraction and
+    the catalog tests see it."""
+    return key
+
+
+def _format_locale(lang: str) -> Locale:
+    try:
+        return Locale.parse(FORMAT_LOCALES.get(lang, lang))
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse(FORMAT_LOCALES[DEFAULT_LANGUAGE])
+
+
+def format_time(moment: datetime | time, lang: str = DEFAULT_LANGUAGE,
+                tz: tzinfo | None = None) -> str:
+    """A time of day as `lang` writes it: "3:00 PM", "3:00 p.m." (in `tz`, the clinic's zone,
+    when given). CLDR puts a narrow no-break space (U+202F) before PM, so it never wraps."""
+    if isinstance(moment, datetime) and tz is not None:
+        moment = moment.astimezone(tz)
+    return babel_dates.format_time(moment, "short", locale=_format_locale(lang))
+
+
+def format_date(moment: date, lang: str = DEFAULT_LANGUAGE, tz: tzinfo | None = None) -> str:
+    """A date in words as `lang` writes it: "Monday, June 15, 2026", "lunes, 15 de junio de
+    2026" (a datetime is first put in `tz`, the clinic's zone, when given)."""
+    if isinstance(moment, datetime) and tz is not None:
+        moment = moment.astimezone(tz)
+    return babel_dates.format_date(moment, "full", locale=_format_locale(lang))

@@ -34,7 +34,7 @@ TEMPLATE = LOCALES / f"{DOMAIN}.pot"
 # The functions whose first argument is a message key: the catalog's `t`, the kiosk's `tr`,
 # their Markdown-safe variants, and `N_`, the no-op marker for a key named outside a call.
 KEYWORDS: dict[str, None] = {"t": None, "tr": None, "t_plain": None, "tr_plain": None, "N_": None}
-# What Babel's extractor cannot see: a domain error naming its message as `key="error.x"` (an
+# What Babel's extractor cannot see: a domain error naming its message as `key="..."` (an
 # argument or a class attribute), and a call inside an f-string (f'{tr("details.phone")}: ').
 _KEY_ARGUMENT = re.compile(r"""(?:\bkey\s*=\s*|\b(?:t|tr|t_plain|tr_plain|N_)\(\s*)"""
                            r"""["']([a-z_]+\.[a-z0-9_.-]+)["']""")

@@ -11,12 +11,12 @@ from kiosk.steps import intake
 from kiosk.widgets import help_button
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
+from shared.i18n import format_time
 from shared.models import Language, utcnow
 from shared.runtime import AppContext
 from shared.services import checkin, details, insurance
 from shared.services.details import ContactDetails
 from shared.services.insurance import CoverageState, InsuranceInvalid
-from shared.services.slips import format_time
 from shared.text import plain
 
 
@@ -52,7 +52,7 @@ def _visit(ctx: AppContext) -> VisitView:
             patient = appointment.patient
             view = VisitView(
                 given_name=patient.preferred_name or patient.legal_given_name,
-                time=format_time(appointment.start, tz),
+                time=format_time(appointment.start, lang(), tz),
                 provider=appointment.provider.display_name,
                 location=appointment.location.label,
                 directions_en=appointment.location.directions_en or "",

@@ -33,6 +33,8 @@ class Location(Base):
     # A manager set the name: imports leave it as it is.
     name_set_by_staff: Mapped[bool] = mapped_column(Boolean, default=False,
                                                     server_default=false())
+    # The name Spanish-speaking patients read, when a manager gave one (else `name`).
+    name_es: Mapped[str | None] = mapped_column(String(120))
     directions_en: Mapped[str] = mapped_column(Text, default="")
     directions_es: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -55,6 +57,8 @@ class Provider(Base):
     name_set_by_staff: Mapped[bool] = mapped_column(Boolean, default=False,
                                                     server_default=false())
     specialty: Mapped[str | None] = mapped_column(String(120))
+    # The name Spanish-speaking patients read ("Dra. ..."), when a manager gave one.
+    display_name_es: Mapped[str | None] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

@@ -15,13 +15,24 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from kiosk import a11y  # noqa: E402
-from kiosk.state import kiosk_state, lang, passing_fault, reset, tr  # noqa: E402
+from kiosk.state import (  # noqa: E402
+    idle_time,
+    kiosk_id,
+    kiosk_state,
+    lang,
+    passing_fault,
+    put_back_walk_away,
+    reset,
+    resets_when_idle,
+    take_walk_away,
+    tr,
+)
 from kiosk.steps import find, finish, intake, visit, welcome  # noqa: E402
 from kiosk.steps import help as help_step  # noqa: E402
 from kiosk.style import apply_kiosk_style  # noqa: E402
 from shared.db import DatabaseUnavailable, check_connection, session_scope  # noqa: E402
 from shared.errors import DomainError  # noqa: E402
-from shared.i18n import DEFAULT_LANGUAGE, t  # noqa: E402
+from shared.i18n import t  # noqa: E402
 from shared.models import utcnow  # noqa: E402
 from shared.runtime import AppContext, AppUnavailable, open_app  # noqa: E402
 from shared.services import checkin, clinic_settings  # noqa: E402
@@ -67,7 +78,7 @@ def _inactivity_watch(ctx: AppContext) -> None:
     """After the clinic's timeout without a touch: "Are you still there?", then a reset that
     leaves nothing of the patient behind."""
     state = kiosk_state()
-    if state.get("step") == "welcome" and state.get("lang") == DEFAULT_LANGUAGE:
+    if not resets_when_idle(state):
         return
     try:
         timeout = timedelta(seconds=clinic_settings.load_cached(ctx.engine)
@@ -77,16 +88,9 @@ def _inactivity_watch(ctx: AppContext) -> None:
             raise
         # The database blinked: the patient is still forgotten after the usual time.
         timeout = timedelta(seconds=ClinicSettings().kiosk_timeout_seconds)
-    idle = utcnow() - state.get("last_activity", utcnow())
+    idle, timeout = idle_time(state, timeout, utcnow())
     if idle >= timeout:
-        if state.get("check_in_id") and "completion" not in state:
-            try:
-                with session_scope(ctx.engine) as session:
-                    checkin.abandon(session, state["check_in_id"], utcnow())
-            except Exception as exc:
-                if passing_fault(exc) is None:
-                    raise
-                log.warning("kiosk could not mark a check-in abandoned: %s", type(exc).__name__)
+        # A check-in left unfinished is recorded as a walk-away by the next run.
         reset()
         st.rerun()
     if idle >= timeout - WARN_BEFORE_RESET:
@@ -113,6 +117,23 @@ def _touch() -> None:
     kiosk_state()["last_activity"] = utcnow()
 
 
+def _record_walk_away(ctx: AppContext) -> None:
+    """The patient left a check-in unfinished (inactivity or "Back to the start"): the
+    appointment goes back to where it was and the desk sees where they stopped."""
+    walked_away = take_walk_away()
+    if walked_away is None:
+        return
+    check_in_id, step = walked_away
+    try:
+        with session_scope(ctx.engine) as session:
+            checkin.abandon(session, check_in_id, utcnow(), step=step, kiosk_id=kiosk_id())
+    except Exception as exc:
+        # The error type only. A blink: try again on the next run.
+        log.warning("kiosk could not record a walk-away: %s", type(exc).__name__)
+        if passing_fault(exc) is not None:
+            put_back_walk_away(walked_away)
+
+
 @st.cache_resource
 def _context() -> AppContext:
     return open_app()
@@ -130,6 +151,7 @@ def main() -> None:
         st.title(t("kiosk.unavailable_title", lang()))
         st.markdown(t("kiosk.unavailable_body", lang()))
         return
+    _record_walk_away(ctx)
     state = kiosk_state()
     state["last_activity"] = utcnow()
     code = st.query_params.get("code")

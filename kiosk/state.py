@@ -12,6 +12,7 @@ import logging
 import os
 import traceback
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import streamlit as st
@@ -57,12 +58,83 @@ def go(step: str, **data: Any) -> None:
     state.update(data)
 
 
+# The steps of a started check-in, as the desk names them ("left the kiosk at consent").
+CHECK_IN_STEPS = ("appointment", "details", "insurance", "questions", "consent")
+# A walk-away to record in the next run, which has the database: (check-in id, step).
+WALKED_AWAY_KEY = "_walked_away"
+
+
 def reset(keep_language: bool = False) -> None:
-    """Forget the patient: every value they entered, and every widget's value."""
+    """Forget the patient: every value they entered, and every widget's value. A check-in
+    they started and did not finish is a walk-away (see take_walk_away), except from the
+    help screen: there the desk has it and finishes it with the patient."""
     language = lang() if keep_language else DEFAULT_LANGUAGE
+    walked_away = _walk_away(kiosk_state())
+    _forget({"step": "welcome", "lang": language})
+    if walked_away is not None:
+        st.session_state[WALKED_AWAY_KEY] = walked_away
+
+
+def forget_patient(**keep: Any) -> None:
+    """Forget everything of the patient but `keep` (the done screen's ticket), staying on
+    the same step and language."""
+    state = kiosk_state()
+    _forget({"step": state["step"], "lang": state["lang"], **keep})
+
+
+def _forget(state: dict[str, Any]) -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
-    st.session_state[STATE_KEY] = {"step": "welcome", "lang": language}
+    st.session_state[STATE_KEY] = state
+
+
+def _walk_away(state: dict[str, Any]) -> tuple[int, str] | None:
+    check_in_id = state.get("check_in_id")
+    if (not isinstance(check_in_id, int) or "completion" in state
+            or state.get("step") == "help"):
+        return None
+    step = state.get("step")
+    return check_in_id, step if step in CHECK_IN_STEPS else "identity"
+
+
+# Steps that stay until someone touches the screen: the ticket, nothing else of the patient.
+STAY_UNTIL_TOUCHED = ("done", "walk_in_done")
+# "I need help" waits for the desk: no "Are you still there?" until the desk has seen the
+# request (then the usual timeout, counted from then), or until this long without a touch.
+HELP_WAIT_LIMIT = timedelta(minutes=30)
+
+
+def resets_when_idle(state: dict[str, Any]) -> bool:
+    """Whether this screen goes back to the start after the clinic's timeout: not the
+    welcome in the default language (nothing to forget) nor a screen that keeps the ticket."""
+    step = state.get("step")
+    return not ((step == "welcome" and state.get("lang") == DEFAULT_LANGUAGE)
+                or step in STAY_UNTIL_TOUCHED)
+
+
+def idle_time(state: dict[str, Any], timeout: timedelta,
+              now: datetime) -> tuple[timedelta, timedelta]:
+    """How long the patient has not touched the screen, and after how long it starts over.
+    The help screen waits for the desk: the long limit until the desk has seen the request
+    (help_seen_at), then the clinic's timeout counted from that moment."""
+    since = state.get("last_activity", now)
+    if state.get("step") == "help":
+        seen = state.get("help_seen_at")
+        if seen is None:
+            timeout = max(timeout, HELP_WAIT_LIMIT)
+        else:
+            since = max(since, seen)
+    return now - since, timeout
+
+
+def take_walk_away() -> tuple[int, str] | None:
+    """The check-in the last reset left unfinished, once."""
+    return st.session_state.pop(WALKED_AWAY_KEY, None)
+
+
+def put_back_walk_away(walked_away: tuple[int, str]) -> None:
+    """The database blinked: record the walk-away in a later run."""
+    st.session_state[WALKED_AWAY_KEY] = walked_away
 
 
 def kiosk_id() -> str:

@@ -7,7 +7,8 @@ from datetime import date
 
 import streamlit as st
 
-from kiosk.state import go, reset, tr
+from kiosk.state import reset, tr
+from kiosk.steps.help import ask_for_help
 from shared import clock
 from shared.clinic_time import clinic_today
 from shared.config import get_settings
@@ -49,7 +50,7 @@ def birth_date_input(prefix: str) -> date | str | None:
 def help_button() -> None:
     """'I need help' on every screen."""
     with st.container(key="need_help"):
-        st.button(tr("kiosk.need_help"), key="btn_help_anywhere", on_click=go, args=("help",),
+        st.button(tr("kiosk.need_help"), key="btn_help_anywhere", on_click=ask_for_help,
                   width="stretch")
 
 

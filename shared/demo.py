@@ -181,10 +181,10 @@ _LOCATIONS = (
         "Main Clinic - Family Medicine",
         "Family Medicine",
         "Take the elevator to the 2nd floor and turn left. Room numbers start at 200. "
-        "Wait in the seats under the blue sign; we will call your name.",
+        "Wait in the seats under the blue sign; we will call your number.",
         "Tome el elevador al 2.º piso y gire a la izquierda. Los números de las salas "
-        "empiezan en 200. Espere en los asientos bajo el letrero azul; lo llamaremos por "
-        "su nombre.",
+        "empiezan en 200. Espere en los asientos bajo el letrero azul; llamaremos su "
+        "número.",
     ),
     _LocationSpec(
         "peds",

@@ -149,7 +149,9 @@ def _board() -> None:
             t("dash.col_mrn"): r.mrn,
             t("dash.col_provider"): r.provider,
             t("dash.col_location"): r.location,
-            t("dash.col_status"): t(f"status.{r.status.value}"),
+            t("dash.col_status"): t(f"status.{r.status.value}") + (
+                " · " + t("dash.left_kiosk_at", step=t(f"patient.step_{r.left_kiosk_at}"))
+                if r.left_kiosk_at else ""),
             t("dash.col_arrived"): format_time(r.arrived_at, tz) if r.arrived_at else "",
             t("dash.col_waiting"): waiting,
             t("dash.col_flags"): f"⚑ {r.open_flags}" if r.open_flags else "",

@@ -14,9 +14,9 @@ from shared.clinic_time import clinic_today
 from shared.db import session_scope
 from shared.errors import DomainError
 from shared.i18n import field_label, t
-from shared.models import FlagSeverity, StaffRole, utcnow
+from shared.models import FlagKind, FlagSeverity, StaffRole, utcnow
 from shared.services import insurance, review
-from shared.services.board import FlagRow, open_flags_by_patient
+from shared.services.board import FlagRow, left_kiosk_step, open_flags_by_patient
 from shared.services.details import display_phone
 from shared.services.review import CHANGE_KINDS
 from shared.services.slips import format_time
@@ -63,7 +63,11 @@ def _flag(ctx, user: dict, flag: FlagRow) -> None:
     badge = f":{SEVERITY_COLOUR[flag.severity]}-badge[{t('severity.' + flag.severity.value)}]"
     st.markdown(f"{badge} **{t('flag.' + flag.kind.value)}** · "
                 f"{format_time(flag.raised_at, tz)}{where}")
-    if flag.old_value or flag.new_value:
+    if flag.kind == FlagKind.LEFT_KIOSK:
+        # Where the patient stopped, not a proposed change.
+        step = left_kiosk_step(flag.new_value)
+        st.markdown(t("dash.left_kiosk_at", step=t(f"patient.step_{step}")))
+    elif flag.old_value or flag.new_value:
         left, right = st.columns(2)
         left.caption(t("dash.on_record"))
         left.markdown(_value_table(flag.old_value))

@@ -1,4 +1,5 @@
-"""Step 8: done, plus the walk-in path. Back to the welcome screen after a few seconds."""
+"""Step 8: done, plus the walk-in path. The done screen keeps the ticket until the next
+patient touches the screen."""
 
 from __future__ import annotations
 
@@ -8,15 +9,13 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from kiosk.state import go, kiosk_id, kiosk_state, reset, tr
+from kiosk.state import forget_patient, go, kiosk_id, kiosk_state, reset, tr
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
 from shared.models import utcnow
 from shared.runtime import AppContext
 from shared.services import checkin, clinic_settings, flags
 from shared.services.details import normalize_phone
-
-DONE_SECONDS = 20
 
 
 def complete(session: Session, ctx: AppContext, check_in_id: int) -> dict[str, Any]:
@@ -33,35 +32,36 @@ def render_done(ctx: AppContext) -> None:
         with session_scope(ctx.engine) as session:
             completion = complete(session, ctx, state["check_in_id"])
         state["completion"] = completion
-    done = state["completion"]
+    if not state.get("patient_forgotten"):
+        # The ticket stays on screen until the next patient touches it: nothing else of this
+        # patient stays behind with it.
+        forget_patient(completion=state["completion"], patient_forgotten=True)
+    done = kiosk_state()["completion"]
     if done["needs_desk"]:
         st.title(tr("done.title_desk"))
         st.markdown(tr("done.please_stop_at_desk"))
     else:
         st.title(tr("done.title"))
-        if done.get("ticket"):
-            st.markdown(tr("done.ticket_label"))
-            st.markdown(f'<p class="kiosk-ticket">{done["ticket"]}</p>', unsafe_allow_html=True)
+    if done.get("ticket"):
+        st.markdown(tr("done.ticket_label"))
+        st.markdown(f'<p class="kiosk-ticket">{done["ticket"]}</p>', unsafe_allow_html=True)
+    if not done["needs_desk"]:
         if done["position"] is not None:
             st.markdown(tr("done.position", n=done["position"]))
         if done["wait"] is not None:
             st.markdown(tr("done.wait", minutes=done["wait"]))
         st.markdown(tr("done.next"))
-    st.button(tr("done.finish"), key="done_finish", type="primary", width="stretch",
+    if done.get("ticket"):
+        st.caption(tr("done.ticket_keep"))
+    _next_patient("done_finish")
+
+
+def _next_patient(key: str) -> None:
+    """The screen stays as it is until someone touches it (the kiosk's inactivity watch
+    leaves it alone): then it is the next patient's welcome."""
+    st.button(tr("done.next_patient"), key=key, type="primary", width="stretch",
               on_click=reset)
     help_button()
-    _return_to_welcome()
-
-
-@st.fragment(run_every=DONE_SECONDS)
-def _return_to_welcome() -> None:
-    """After a few seconds, forget this patient and welcome the next one."""
-    state = kiosk_state()
-    if state.get("done_shown"):
-        reset()
-        st.rerun()
-    state["done_shown"] = True
-    st.caption(tr("done.returning"))
 
 
 def render_walk_in(ctx: AppContext) -> None:
@@ -93,9 +93,8 @@ def render_walk_in(ctx: AppContext) -> None:
 
 
 def render_walk_in_done(ctx: AppContext) -> None:
+    if not kiosk_state().get("patient_forgotten"):
+        forget_patient(patient_forgotten=True)
     st.title(tr("walkin.done_title"))
     st.markdown(tr("walkin.done_body"))
-    st.button(tr("done.finish"), key="walkin_finish", type="primary", width="stretch",
-              on_click=reset)
-    help_button()
-    _return_to_welcome()
+    _next_patient("walkin_finish")

@@ -107,7 +107,7 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
         flag_counts = {appointment_id: n for appointment_id, n, _ in counted}
         if any(left for _, _, left in counted):
             # Rare (someone walked away from the kiosk): only then read where they stopped.
-            left_at = {appointment_id: (value or {}).get("step") or "identity"
+            left_at = {appointment_id: left_kiosk_step(value)
                        for appointment_id, value in session.execute(
                            select(Flag.appointment_id, Flag.new_value)
                            .join(Appointment, Flag.appointment_id == Appointment.id)
@@ -123,6 +123,16 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
         for (appointment_id, patient_id, start_at, visit_type, status, arrived_at, given,
              preferred, family, mrn, birth_date, provider, location) in rows
     ]
+
+
+# The kiosk steps a "left the kiosk" flag can name (the desk's words for them).
+LEFT_KIOSK_STEPS = ("identity", "appointment", "details", "insurance", "questions", "consent")
+
+
+def left_kiosk_step(value: dict[str, Any] | None) -> str:
+    """The step a "left the kiosk" flag names; "identity" for anything else."""
+    step = (value or {}).get("step")
+    return step if step in LEFT_KIOSK_STEPS else "identity"
 
 
 @dataclass(frozen=True)

@@ -288,3 +288,23 @@ def test_a_database_blink_on_a_live_board_is_a_calm_line_and_the_next_refresh_wo
     at.run()
     assert not any("did not answer just now" in w.value for w in at.warning)
     assert at.dataframe
+
+
+def test_the_board_and_the_flags_page_say_where_a_patient_left_the_kiosk(app_db) -> None:
+    tz = get_settings().tz
+    with time_machine.travel(MORNING, tick=True):
+        now = utcnow()
+        with session_scope(app_db) as session:
+            demo.seed_demo(session, tz=tz, now=now)
+            walked = make_appointment(session, start=now + timedelta(minutes=20),
+                                      patient=make_patient(session, legal_family_name="Wanderer"))
+            started = checkin.begin(session, walked.id, channel=Channel.KIOSK, now=now, tz=tz,
+                                    rules=clinic_settings.load(session), kiosk_id="lobby-3")
+            checkin.abandon(session, started.id, now, step="consent", kiosk_id="lobby-3")
+        at = _signed_in()
+        row = _dataframe_with(at, "Patient", "Wanderer")
+        status = row[row["Patient"].str.contains("Wanderer")]["Status"].iloc[0]
+        assert status == "Booked · left the kiosk at consent"
+        at = _open(at, "flags")
+        assert not at.exception
+        assert any(m.value == "left the kiosk at consent" for m in at.markdown)

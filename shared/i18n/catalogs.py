@@ -32,15 +32,17 @@ ROOT = Path(__file__).resolve().parents[2]
 CODE_FOLDERS = ("kiosk", "dashboard", "shared")
 TEMPLATE = LOCALES / f"{DOMAIN}.pot"
 # The functions whose first argument is a message key: the catalog's `t`, the kiosk's `tr`,
-# their Markdown-safe variants, and `N_`, the no-op marker for a key named outside a call.
-KEYWORDS: dict[str, None] = {"t": None, "tr": None, "t_plain": None, "tr_plain": None, "N_": None}
+# their Markdown-safe variants, an import row's `problem`, and `N_`, the no-op marker for a
+# key named outside a call.
+KEY_FUNCTIONS = ("t", "tr", "t_plain", "tr_plain", "problem", "N_")
+KEYWORDS: dict[str, None] = dict.fromkeys(KEY_FUNCTIONS)
 # What Babel's extractor cannot see: a domain error naming its message as `key="..."` (an
 # argument or a class attribute), and a call inside an f-string (f'{tr("details.phone")}: ').
-_KEY_ARGUMENT = re.compile(r"""(?:\bkey\s*=\s*|\b(?:t|tr|t_plain|tr_plain|N_)\(\s*)"""
-                           r"""["']([a-z_]+\.[a-z0-9_.-]+)["']""")
+_CALL = r"\b(?:" + "|".join(KEY_FUNCTIONS) + r")\(\s*"
+_KEY_ARGUMENT = re.compile(r"(?:\bkey\s*=\s*|" + _CALL + r")[\"']([a-z_]+\.[a-z0-9_.-]+)[\"']")
+# A key built at run time: t(f"status.{status}").
+_BUILT_KEY = re.compile(_CALL + r"f[\"']")
 _KEY_SHAPE = re.compile(r"[a-z_]+\.[a-z0-9_.-]+")
-# Babel warns on each f-string it skips: a key built at run time (f"status.{status}").
-_SKIPPED_FSTRING = re.compile(r"^(.+?):(\d+): warning: Skipping f-string", re.M)
 # The catalog machinery itself names keys only in its documentation.
 _NOT_SCANNED = ("shared/i18n/",)
 ENGLISH_NOTE = "English: "
@@ -101,9 +103,10 @@ def scan_code(root: Path = ROOT) -> tuple[dict[str, set[str]], list[str]]:
     a key at run time ("dashboard/app.py:79"), which only the English catalog can vouch for.
     A prefix completed at run time (`t("slip.month_" + n)`) is not a key and is left out."""
     used: dict[str, set[str]] = defaultdict(set)
-    warnings = io.StringIO()
+    built: list[str] = []
     for folder in CODE_FOLDERS:
-        with contextlib.redirect_stderr(warnings):
+        # Babel warns on each f-string it skips; _BUILT_KEY finds the ones that make a key.
+        with contextlib.redirect_stderr(io.StringIO()):
             found = list(extract_from_dir(root / folder, [("**.py", "python")],
                                           keywords=KEYWORDS))
         for filename, _, key, _, _ in found:
@@ -112,11 +115,13 @@ def scan_code(root: Path = ROOT) -> tuple[dict[str, set[str]], list[str]]:
                 used[key].add(path)
         for file in (root / folder).rglob("*.py"):
             path = file.relative_to(root).as_posix()
-            if not _skipped(path):
-                for match in _KEY_ARGUMENT.finditer(file.read_text(encoding="utf-8")):
-                    used[match.group(1)].add(path)
-    built = [f"{Path(name).resolve().relative_to(root).as_posix()}:{line}"
-             for name, line in _SKIPPED_FSTRING.findall(warnings.getvalue())]
+            if _skipped(path):
+                continue
+            source = file.read_text(encoding="utf-8")
+            for match in _KEY_ARGUMENT.finditer(source):
+                used[match.group(1)].add(path)
+            built.extend(f"{path}:{source.count(chr(10), 0, match.start()) + 1}"
+                         for match in _BUILT_KEY.finditer(source))
     return {key: files for key, files in used.items() if not key.endswith(("_", "."))}, built
 
 

@@ -326,6 +326,12 @@ def test_inactivity_warns_then_starts_over_in_english_with_nothing_kept(
         check_in = _check_in(db, visit.appointment_id)
         assert check_in.abandoned_at is not None
         assert check_in.completed_at is None
+        # Walked away: not left in the queue, no ticket, and the desk sees where they stopped.
+        with Session(db) as session:
+            appointment = session.get(Appointment, visit.appointment_id)
+            assert (appointment.status, appointment.ticket) == (AppointmentStatus.BOOKED, None)
+        [left] = _open_flags(db, visit.appointment_id, FlagKind.LEFT_KIOSK)
+        assert left.new_value == {"step": "appointment"}
     finally:
         with session_scope(db) as session:
             clinic_settings.update(session, {"kiosk_timeout_seconds": DEFAULT_TIMEOUT_S},

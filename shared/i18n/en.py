@@ -810,4 +810,5 @@ MESSAGES: dict[str, str] = {
     "names.name_es": "Name in Spanish",
     "names.save_spanish": "Save Spanish names",
     "names.spanish_saved": "Spanish names saved.",
+    "kiosk.birth_date_meant": "We could read that date more than one way. Which is your date of birth?",
 }

@@ -810,4 +810,5 @@ MESSAGES: dict[str, str] = {
     "names.name_es": "Nombre en español",
     "names.save_spanish": "Guardar nombres en español",
     "names.spanish_saved": "Nombres en español guardados.",
+    "kiosk.birth_date_meant": "Esa fecha se puede leer de más de una manera. ¿Cuál es su fecha de nacimiento?",
 }

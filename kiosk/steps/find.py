@@ -7,26 +7,17 @@ or by family name and birth date, with the last 4 phone digits when two patients
 from __future__ import annotations
 
 import streamlit as st
-import zxingcpp
 
-from kiosk.state import go, kiosk_id, kiosk_state, tr
+from kiosk import scanner
+from kiosk.state import go, kiosk_id, kiosk_state, lang, tr
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
 from shared.errors import TokenInvalid
 from shared.models import Channel, utcnow
 from shared.runtime import AppContext
-from shared.services import checkin, clinic_settings, images, lookups
+from shared.services import checkin, clinic_settings, lookups
 from shared.services.checkin import MAX_IDENTITY_ATTEMPTS
 from shared.services.slips import format_date, format_time
-
-
-def decode_qr(image_bytes: bytes) -> str | None:
-    """The text of the first QR code in a camera photo, or None."""
-    try:
-        found = zxingcpp.read_barcodes(images.grey_frame(image_bytes))
-    except (images.UnusableImage, ValueError):
-        return None
-    return found[0].text if found else None
 
 
 def accept_code(ctx: AppContext, code: str) -> None:
@@ -45,20 +36,26 @@ def accept_code(ctx: AppContext, code: str) -> None:
 
 
 def render_scan(ctx: AppContext) -> None:
+    """A live viewfinder that reads the reminder's QR code by itself, a USB scanner that
+    types anywhere on the page, and a field to type the code: the next screen comes with no
+    tap. The picture stays in the browser; only a code's text reaches this step."""
     st.title(tr("kiosk.scan_title"))
-    st.markdown(tr("kiosk.scan_lead"))
-    photo = st.camera_input(tr("kiosk.scan_camera"), key="scan_camera")
-    if photo is not None:
-        text = decode_qr(photo.getvalue())
-        if text is None:
-            st.warning(tr("kiosk.scan_not_read"))
-        else:
-            accept_code(ctx, text)
-            st.rerun()
-    with st.form("scanner_form", clear_on_submit=True, border=False):
-        code = st.text_input(tr("kiosk.scan_typed"), key="scan_code", type="password",
-                             help=tr("kiosk.scan_typed_help"))
-        submitted = st.form_submit_button(tr("kiosk.continue"), type="primary", width="stretch")
+    viewfinder, typed = st.columns([3, 2], gap="medium")
+    with viewfinder:
+        value = scanner.viewfinder(words=_viewfinder_words(), lang=lang(),
+                                   key="scan_viewfinder")
+    scan = scanner.read_scan(value, handled_nonce=kiosk_state().get("scan_nonce"))
+    if scan is not None:
+        kiosk_state()["scan_nonce"] = scan.nonce
+        accept_code(ctx, scan.code)
+        st.rerun()
+    with typed:
+        st.markdown(tr("kiosk.scan_lead"))
+        with st.form("scanner_form", clear_on_submit=True, border=False):
+            code = st.text_input(tr("kiosk.scan_typed"), key="scan_code", type="password",
+                                 autocomplete="off", help=tr("kiosk.scan_typed_help"))
+            submitted = st.form_submit_button(tr("kiosk.continue"), type="primary",
+                                              width="stretch")
     if submitted and code.strip():
         accept_code(ctx, code)
         st.rerun()
@@ -66,6 +63,18 @@ def render_scan(ctx: AppContext) -> None:
               width="stretch")
     start_over_button("scan_back")
     help_button()
+
+
+def _viewfinder_words() -> dict[str, str]:
+    """What the viewfinder shows, in the patient's language."""
+    return {
+        "hint": tr("kiosk.scan_frame_hint"),
+        "starting": tr("kiosk.scan_starting"),
+        "read": tr("kiosk.scan_read"),
+        "denied": tr("kiosk.scan_camera_denied"),
+        "missing": tr("kiosk.scan_camera_missing"),
+        "camera": tr("kiosk.scan_camera"),
+    }
 
 
 def render_code_problem(ctx: AppContext) -> None:

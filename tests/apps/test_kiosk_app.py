@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -93,6 +95,7 @@ def test_bad_setting_shows_a_calm_page(app_db, monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.parametrize(("typed", "expected"), [
     ("03/14/1986", "1986-03-14"), ("3/14/1986", "1986-03-14"), ("03141986", "1986-03-14"),
     ("1986-03-14", "1986-03-14"), ("3-14-1986", "1986-03-14"), (" 03 / 14 / 1986 ", "1986-03-14"),
+    ("3/14/86", "1986-03-14"), ("03/14/30", "1930-03-14"),
     ("", None), ("14/03/1986", "invalid"), ("02/30/1990", "invalid"), ("1/1/1850", "invalid"),
     ("01/01/2999", "invalid"), ("March 14", "invalid"), ("12345", "invalid"),
 ])
@@ -119,17 +122,47 @@ def test_an_unexpected_error_is_calm_on_screen_and_keeps_patient_data_out_of_the
     assert "Vanterpool" not in caplog.text and "1986" not in caplog.text
 
 
-def test_a_camera_frame_is_read_for_its_code_and_a_hostile_one_is_not_decoded() -> None:
-    import io
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("14/03/1986", ["1986-03-14"]),  # day first: one other reading
+    ("14031986", ["1986-03-14"]),
+    ("3/14/20", ["2020-03-14", "1920-03-14"]),  # a two-digit year in two centuries
+    ("03/04/1986", []),  # month first, as the field asks: taken as typed
+    ("31/02/1986", []),  # no reading at all: only the format hint
+    ("99/99/1999", []),
+])
+def test_a_birth_date_that_reads_another_way_offers_the_dates_it_could_mean(
+        typed: str, meant: list[str]) -> None:
+    from kiosk.widgets import read_birth_date
 
-    import qrcode
+    _, readings = read_birth_date(typed, date(2026, 6, 16))
+    assert [d.isoformat() for d in readings] == meant
 
-    from kiosk.steps.find import decode_qr
-    from tests.domain.test_uploaded_images import png_bomb
 
-    frame = io.BytesIO()
-    qrcode.make("http://localhost:8501/?code=abc123").save(frame, format="PNG")
-    assert decode_qr(frame.getvalue()) == "http://localhost:8501/?code=abc123"
-    # 400 megapixels in a few kilobytes: refused before decoding, the patient can try again.
-    assert decode_qr(png_bomb(20000, 20000)) is None
-    assert decode_qr(b"not a picture at all") is None
+def test_a_day_first_birth_date_gets_the_hint_and_the_date_it_means_in_spanish(app_db) -> None:
+    from shared import demo
+    from shared.config import get_settings
+    from shared.db import session_scope
+    from shared.models import utcnow
+
+    with session_scope(app_db) as session:
+        info = demo.seed_demo(session, tz=get_settings().tz, now=utcnow())
+    at = AppTest.from_file(KIOSK, default_timeout=30)
+    at.session_state["kiosk"] = {"step": "find_by_name", "lang": "es"}
+    at.run()
+    at.text_input(key="find_family").input(info.patient_family_name)
+    born = info.birth_date
+    assert born.day > 12, "the demo birth date must not read the same both ways"
+    at.text_input(key="find_birth").input(f"{born.day:02d}/{born.month:02d}/{born.year}")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["kiosk"]["step"] == "find_by_name"
+    assert "03/14/1986" in at.error[0].value  # the format, with an example, in Spanish
+    assert at.error[0].value.startswith("Revise su fecha de nacimiento")
+    [meant] = at.radio
+    assert meant.label.startswith("Esa fecha se puede leer")
+    assert meant.options == ["viernes, 14 de marzo de 1986"]
+
+    meant.set_value("viernes, 14 de marzo de 1986")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["kiosk"]["step"] == "appointment"

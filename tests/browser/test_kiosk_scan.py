@@ -45,7 +45,7 @@ QR_PX = 360
 # The largest websocket message the page may send while the camera runs: widget values and
 # the code's text, never a picture (a 640x480 frame is hundreds of kilobytes).
 MAX_SENT_BYTES = 8 * 1024
-VIEWFINDER = "iframe[title*='kiosk_scanner']"
+VIEWFINDER = "iframe[src*='kiosk_scanner']"
 
 
 @pytest.fixture
@@ -214,6 +214,7 @@ def test_spanish_viewfinder_tells_where_to_hold_the_code_and_a_scanner_needs_no_
     page = camera_page(_y4m(tmp_path / "paper.y4m", _paper(None)))
     _open_scan(page, apps.kiosk_url, "es")
     _viewfinder_says(page, "kiosk.scan_frame_hint", "es")
+    expect(page.locator(VIEWFINDER)).to_have_attribute("title", t("kiosk.scan_camera", "es"))
     expect(page.get_by_text(t("kiosk.scan_lead", "es"))).to_be_visible()
     for english in ("Take Photo", t("kiosk.scan_frame_hint", "en"), t("kiosk.scan_lead", "en")):
         expect(page.get_by_text(english)).to_have_count(0)
@@ -233,6 +234,9 @@ def test_usb_scanner_types_the_code_with_no_field_tapped(
     _open_scan(page, apps.kiosk_url)
     _viewfinder_says(page, "kiosk.scan_frame_hint")
     _shot(page, "kiosk-scan.png")
+    page.set_viewport_size({"width": 768, "height": 1024})
+    _viewfinder_says(page, "kiosk.scan_frame_hint")
+    _shot(page, "kiosk-scan-portrait.png")
 
     _scanner_types(page, link)
     _asks_birth_date(page)

@@ -247,6 +247,10 @@
     words = args.words || {};
     document.documentElement.lang = args.lang || "en";
     video.setAttribute("aria-label", words.camera || "");
+    // A screen reader names the frame in the patient's language, not by the component's name.
+    try {
+      if (window.frameElement && words.camera) window.frameElement.title = words.camera;
+    } catch (error) { /* another origin: Streamlit's title stays */ }
     show(state);
     if (!started) {
       started = true;

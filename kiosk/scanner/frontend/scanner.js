@@ -13,7 +13,7 @@
   const MAX_DECODE_WIDTH = 960;
   // A scanner types a whole code in a few milliseconds a key; a longer gap starts a new code,
   // so keys pressed by hand before a scan are not glued to its front.
-  const SCANNER_KEY_GAP_MS = 800;
+  const SCANNER_KEY_GAP_MS = 1500;
   const MIN_CODE_LENGTH = 4;
   const MAX_CODE_LENGTH = 2048;
   // After a code is sent the next screen is on its way: the same code is not sent again

@@ -811,4 +811,6 @@ MESSAGES: dict[str, str] = {
     "names.save_spanish": "Save Spanish names",
     "names.spanish_saved": "Spanish names saved.",
     "kiosk.birth_date_meant": "We could read that date more than one way. Which is your date of birth?",
+    "kiosk.skip_to_content": "Skip to main content",
+    "kiosk.help_for": "Help for {label}",
 }

@@ -811,4 +811,6 @@ MESSAGES: dict[str, str] = {
     "names.save_spanish": "Guardar nombres en español",
     "names.spanish_saved": "Nombres en español guardados.",
     "kiosk.birth_date_meant": "Esa fecha se puede leer de más de una manera. ¿Cuál es su fecha de nacimiento?",
+    "kiosk.skip_to_content": "Saltar al contenido principal",
+    "kiosk.help_for": "Ayuda sobre {label}",
 }

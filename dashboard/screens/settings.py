@@ -67,6 +67,7 @@ def page() -> None:
         else:
             st.success(t("settings.saved"))
     practice_names(ctx, user["user_id"])
+    spanish_names(ctx, user["user_id"])
 
 
 def practice_names(ctx, staff_user_id: int) -> None:
@@ -105,6 +106,44 @@ def practice_names(ctx, staff_user_id: int) -> None:
         st.error(t(exc.key, **exc.params))
     else:
         st.success(t("names.saved"))
+
+
+def spanish_names(ctx, staff_user_id: int) -> None:
+    """What Spanish-speaking patients read on the kiosk for each provider and location; the
+    usual names come from imports and managers, so they are shown as plain text."""
+    with Session(ctx.engine) as session:
+        current = names.spanish_names(session)
+    if not current:
+        return
+    st.subheader(t("names.spanish_title"))
+    st.caption(t("names.spanish_lead"))
+    typed: dict[tuple[str, int], str] = {}
+    with st.form("names_es_form"):
+        for kind, heading in (("provider", "names.providers"), ("location", "names.locations")):
+            rows = [c for c in current if c.kind == kind]
+            if not rows:
+                continue
+            st.text(t(heading))
+            for c in rows:
+                name, name_es = st.columns([1, 1])
+                name.text(c.name)
+                typed[(kind, c.id)] = name_es.text_input(
+                    t("names.name_es"), c.name_es, max_chars=names.MAX_NAME,
+                    label_visibility="collapsed", key=f"name_es_{kind}_{c.id}")
+        submitted = st.form_submit_button(t("names.save_spanish"), key="names_es_save")
+    if not submitted:
+        return
+    before = {(c.kind, c.id): c.name_es for c in current}
+    try:
+        with session_scope(ctx.engine) as session:
+            for (kind, record_id), name_es in typed.items():
+                if name_es != before[(kind, record_id)]:
+                    names.set_spanish_name(session, kind, record_id, name_es,
+                                           staff_user_id=staff_user_id)
+    except DomainError as exc:
+        st.error(t(exc.key, **exc.params))
+    else:
+        st.success(t("names.spanish_saved"))
 
 
 page()

@@ -83,3 +83,48 @@ def set_name(session: Session, kind: str, record_id: int, name: str, *, staff_us
                  action=f"{kind}.renamed", record_type=kind, record_id=record_id,
                  at=now or utcnow())
     return True
+
+
+@dataclass(frozen=True)
+class SpanishName:
+    kind: str  # "provider" or "location"
+    id: int
+    name: str  # the name patients read in English
+    name_es: str  # "" when the manager gave none
+
+
+def spanish_names(session: Session) -> list[SpanishName]:
+    """Every active provider and location, with the name Spanish-speaking patients read."""
+    providers = [SpanishName("provider", r.id, r.display_name, r.display_name_es or "")
+                 for r in session.execute(
+                     select(Provider.id, Provider.display_name, Provider.display_name_es)
+                     .where(Provider.active).order_by(Provider.display_name, Provider.id))]
+    locations = [SpanishName("location", r.id, r.name, r.name_es or "")
+                 for r in session.execute(
+                     select(Location.id, Location.name, Location.name_es)
+                     .where(Location.active).order_by(Location.name, Location.id))]
+    return providers + locations
+
+
+def set_spanish_name(session: Session, kind: str, record_id: int, name_es: str, *,
+                     staff_user_id: int, now: datetime | None = None) -> bool:
+    """The name a provider or location shows in Spanish; empty clears it (the usual name
+    shows). False when it was already that; raises NameRefused for a name too long."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    value = clean_text(name_es) or None
+    if value is not None and len(value) > MAX_NAME:
+        raise NameRefused("names.error_too_long", max=MAX_NAME)
+    model = Provider if kind == "provider" else Location
+    column = "display_name_es" if kind == "provider" else "name_es"
+    record = session.get(model, record_id, with_for_update=True)
+    if record is None:
+        raise ValueError(f"no {kind} {record_id}")
+    if getattr(record, column) == value:
+        return False
+    setattr(record, column, value)
+    session.flush()
+    audit.record(session, actor_type="staff", actor_id=staff_user_id,
+                 action=f"{kind}.renamed_es", record_type=kind, record_id=record_id,
+                 at=now or utcnow())
+    return True

@@ -9,8 +9,9 @@ import streamlit as st
 from sqlalchemy.orm import Session
 from streamlit_drawable_canvas import st_canvas
 
-from kiosk.state import go, kiosk_id, kiosk_state, lang, tr
+from kiosk.state import go, kiosk_id, kiosk_state, lang, tr, tr_plain
 from kiosk.steps import finish
+from kiosk.style import screen_marker
 from kiosk.widgets import help_button
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
@@ -33,10 +34,23 @@ Q = QuestionType
 
 def question_input(asked: Asked, previous: Any, language: str, key_prefix: str = "q") -> Any:
     """The widget for one question, as a patient sees it; returns the raw answer. Also used
-    by the managers' preview, so the preview is the kiosk's own rendering."""
+    by the managers' preview, so the preview is the kiosk's own rendering.
+
+    The question's help is printed under it, never only behind a small "?": it may be an
+    instruction that matters now ("If yes, tell the front desk right away")."""
+    raw = _question_widget(asked, previous, language, key_prefix)
+    v = asked.version
+    help_text = (v.help_es if language == Language.ES and v.help_es else v.help_en) or None
+    if help_text and v.type not in (Q.MULTIPLE_CHOICE, Q.PAIN_SCALE):
+        st.caption(help_text)
+    return raw
+
+
+def _question_widget(asked: Asked, previous: Any, language: str, key_prefix: str) -> Any:
     v = asked.version
     key = f"{key_prefix}_{asked.key}_{v.id}"
     label = v.text(language)
+    # The help is shown as a caption by question_input, not as a tooltip.
     help_text = (v.help_es if language == Language.ES and v.help_es else v.help_en) or None
     values = [c["value"] for c in v.choices]
     labels = {c["value"]: c.get(language) or c.get("en") or c["value"] for c in v.choices}
@@ -46,11 +60,11 @@ def question_input(asked: Asked, previous: Any, language: str, key_prefix: str =
             index = options.index(previous) if previous in options else None
             # Labels resolved now: a format function must not read session state later.
             yes, no = t("kiosk.yes", language), t("kiosk.no", language)
-            return st.radio(label, options, index=index, key=key, help=help_text,
+            return st.radio(label, options, index=index, key=key,
                             format_func=lambda x: yes if x else no, horizontal=True)
         case Q.SINGLE_CHOICE:
             index = values.index(previous) if previous in values else None
-            return st.radio(label, values, index=index, key=key, help=help_text,
+            return st.radio(label, values, index=index, key=key,
                             format_func=labels.get)
         case Q.MULTIPLE_CHOICE:
             st.markdown(f"**{label}**")
@@ -60,19 +74,25 @@ def question_input(asked: Asked, previous: Any, language: str, key_prefix: str =
                     if st.checkbox(labels[value], value=value in (previous or []),
                                    key=f"{key}_{value}")]
         case Q.SHORT_TEXT:
-            return st.text_input(label, value=previous or "", key=key, help=help_text,
+            return st.text_input(label, value=previous or "", key=key,
                                  max_chars=questions.MAX_TEXT)
         case Q.NUMBER:
             return st.text_input(label, value="" if previous is None else str(previous),
-                                 key=key, help=help_text)
+                                 key=key)
         case Q.PAIN_SCALE:
             st.markdown(f"**{label}**")
-            st.caption(t("questions.pain_help", language))
-            return st.pills(label, list(range(11)), default=previous, key=key,
-                            label_visibility="collapsed")
+            st.caption(help_text or t("questions.pain_help", language))
+            # In a keep_choice container: the kiosk's script keeps a score that is tapped
+            # again (Streamlit's pills would unselect it).
+            with st.container(key=f"keep_choice_{key}"):
+                chosen = st.pills(label, list(range(11)), default=previous, key=key,
+                                  label_visibility="collapsed")
+            # Unselected all the same (no script, a screen reader): the score given before
+            # stays; a score is changed by tapping another.
+            return previous if chosen is None and previous in range(11) else chosen
         case Q.DATE:
             default = date.fromisoformat(previous) if previous else None
-            return st.date_input(label, value=default, key=key, help=help_text,
+            return st.date_input(label, value=default, key=key,
                                  min_value=date(1900, 1, 1), max_value=date(2100, 12, 31),
                                  format="MM/DD/YYYY")
     return None
@@ -157,6 +177,7 @@ def render_questions(ctx: AppContext) -> None:
         _finish_questions(ctx, shown, answers, stored)
         st.rerun()
     current = shown[index]
+    screen_marker(f"question-{index}")
     st.caption(tr("questions.progress", n=index + 1, total=len(shown)))
     if state.get("urgent_notice"):
         st.error(tr("questions.urgent_notice"))
@@ -187,6 +208,9 @@ def render_questions(ctx: AppContext) -> None:
     help_button()
 
 
+# The consent text's own scroll box, in px, on a landscape tablet (see render_consent).
+CONSENT_TEXT_HEIGHT = 300
+
 RELATIONSHIPS = (
     SignerRelationship.SELF,
     SignerRelationship.PARENT,
@@ -203,6 +227,7 @@ def render_consent(ctx: AppContext) -> None:
         appointment = checkin.load_appointment(session, state["appointment_id"])
         pending = _pending_forms(session, ctx, appointment)
         minor = consent.is_minor(appointment.patient, today)
+        child = appointment.patient.preferred_name or appointment.patient.legal_given_name
         completion = None
         if not pending:
             checkin.mark_step(session, state["check_in_id"], "consent", now)
@@ -211,46 +236,62 @@ def render_consent(ctx: AppContext) -> None:
         go("done", completion=completion)
         st.rerun()
     form = pending[0]
+    screen_marker(f"consent-{form.version_id}")
     if state.get("urgent_notice"):
         # The urgent answer may have been the last question: say it here too.
         st.error(tr("questions.urgent_notice"))
     st.title(form.title)
-    # Shown in full: a scroll box inside a scrolling page is hard to use with a finger.
-    with st.container(border=True, key="consent_text"):
-        st.markdown(form.body)
-    options = [r for r in RELATIONSHIPS if not (minor and r == SignerRelationship.SELF)]
-    labels = {r: tr(f"consent.rel_{r.value}") for r in options}
-    relationship = st.radio(tr("consent.who_signs"), options, key=f"consent_rel_{form.version_id}",
-                            format_func=labels.get, horizontal=True)
-    if minor:
-        st.info(tr("consent.minor_note"))
-    name = st.text_input(tr("consent.typed_name"), key=f"consent_name_{form.version_id}",
-                         max_chars=200)
-    st.markdown(f"**{tr('consent.sign_here')}**")
-    pad = state.setdefault("pad", 0)
-    with st.container(key="signature_pad"):
-        drawing = st_canvas(stroke_width=3, stroke_color="#111827", background_color="#FFFFFF",
-                            height=200, width=640, drawing_mode="freedraw",
-                            return_image_data=True, key=f"signature_{form.version_id}_{pad}")
-    st.button(tr("consent.clear"), key="consent_clear",
-              on_click=lambda: state.update(pad=pad + 1))
-    strokes = len((drawing.json_data or {}).get("objects", [])) if drawing else 0
-    png = drawing.image_bytes if drawing is not None and strokes else None
-    if st.button(tr("consent.sign_button"), key="consent_sign", type="primary", width="stretch"):
-        try:
+    # On a landscape tablet the whole form is in view: the text in its own box on the left
+    # (the page itself does not scroll), who signs and the signature on the right, with the
+    # button to sign. Upright, the kiosk's styling stacks the two.
+    with st.container(key="consent_layout"):
+        left, right = st.columns(2, gap="medium")
+    with left:
+        with st.container(border=True, height=CONSENT_TEXT_HEIGHT, key="consent_text"):
+            st.markdown(form.body)
+        options = [r for r in RELATIONSHIPS if not (minor and r == SignerRelationship.SELF)]
+        labels = {r: tr(f"consent.rel_{r.value}") for r in options}
+        # A parent signing for a child is asked how they are related to the child, by name.
+        who = (tr_plain("consent.relationship_to", name=child) if minor
+               else tr("consent.who_signs"))
+        relationship = st.radio(who, options, key=f"consent_rel_{form.version_id}",
+                                format_func=labels.get, horizontal=True)
+        name = st.text_input(tr("consent.typed_name"), key=f"consent_name_{form.version_id}",
+                             max_chars=200)
+    with right:
+        if minor:
+            st.info(tr("consent.minor_note"))
+        st.markdown(f"**{tr('consent.sign_here')}**")
+        pad = state.setdefault("pad", 0)
+        with st.container(key="signature_pad"):
+            # 640x200 canvas pixels, shown as wide as the column (a phone's too): the
+            # kiosk's styling scales it, and the stored signature keeps this size.
+            drawing = st_canvas(stroke_width=3, stroke_color="#111827",
+                                background_color="#FFFFFF", height=200, width=640,
+                                drawing_mode="freedraw", return_image_data=True,
+                                key=f"signature_{form.version_id}_{pad}")
+        strokes = len((drawing.json_data or {}).get("objects", [])) if drawing else 0
+        png = drawing.image_bytes if drawing is not None and strokes else None
+        st.button(tr("consent.clear"), key="consent_clear", width="stretch",
+                  on_click=lambda: state.update(pad=pad + 1))
+        if st.button(tr("consent.sign_button"), key="consent_sign", type="primary",
+                     width="stretch"):
+            try:
+                with session_scope(ctx.engine) as session:
+                    appointment = checkin.load_appointment(session, state["appointment_id"])
+                    consent.sign(session, appointment, form.version_id, signer_name=name,
+                                 relationship=relationship, signature_png=png,
+                                 stroke_count=strokes, language=lang(), now=utcnow(),
+                                 day=today, kiosk_id=kiosk_id())
+            except SignatureRefused as exc:
+                st.error(tr(exc.key))
+            else:
+                st.rerun()
+        if st.button(tr("consent.ask_desk"), key="consent_skip", width="stretch"):
             with session_scope(ctx.engine) as session:
                 appointment = checkin.load_appointment(session, state["appointment_id"])
-                consent.sign(session, appointment, form.version_id, signer_name=name,
-                             relationship=relationship, signature_png=png, stroke_count=strokes,
-                             language=lang(), now=utcnow(), day=today, kiosk_id=kiosk_id())
-        except SignatureRefused as exc:
-            st.error(tr(exc.key))
-        else:
+                consent.flag_unsigned(session, appointment, form, now=utcnow(),
+                                      kiosk_id=kiosk_id())
+            state["consent_skipped"] = [*state.get("consent_skipped", []), form.form_key]
             st.rerun()
-    if st.button(tr("consent.ask_desk"), key="consent_skip", width="stretch"):
-        with session_scope(ctx.engine) as session:
-            appointment = checkin.load_appointment(session, state["appointment_id"])
-            consent.flag_unsigned(session, appointment, form, now=utcnow(), kiosk_id=kiosk_id())
-        state["consent_skipped"] = [*state.get("consent_skipped", []), form.form_key]
-        st.rerun()
-    help_button()
+        help_button()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import streamlit as st
@@ -14,7 +15,7 @@ from shared.db import session_scope
 from shared.i18n import format_time
 from shared.models import Language, utcnow
 from shared.runtime import AppContext
-from shared.services import checkin, details, insurance
+from shared.services import checkin, consent, details, insurance
 from shared.services.details import ContactDetails
 from shared.services.insurance import CoverageState, InsuranceInvalid
 from shared.text import plain
@@ -40,6 +41,19 @@ class VisitView:
     directions_es: str
     details: ContactDetails
     coverage: insurance.CoverageView
+    # A child's visit: the kiosk speaks to the parent ("Checking in Alejandro").
+    minor: bool = False
+    # The names a manager gave for Spanish-speaking patients ("" when none).
+    provider_es: str = ""
+    location_es: str = ""
+
+    def provider_for(self, language: str) -> str:
+        return self.provider_es if language == Language.ES and self.provider_es else (
+            self.provider)
+
+    def location_for(self, language: str) -> str:
+        return self.location_es if language == Language.ES and self.location_es else (
+            self.location)
 
 
 def _visit(ctx: AppContext) -> VisitView:
@@ -59,6 +73,9 @@ def _visit(ctx: AppContext) -> VisitView:
                 directions_es=appointment.location.directions_es or "",
                 details=details.current_details(patient),
                 coverage=insurance.primary_coverage(patient, clinic_today(tz)),
+                minor=consent.is_minor(patient, clinic_today(tz)),
+                provider_es=appointment.provider.display_name_es or "",
+                location_es=appointment.location.name_es or "",
             )
             intake.keep_question_set(session, appointment)
         state["visit"] = view
@@ -69,10 +86,17 @@ def render_appointment(ctx: AppContext) -> None:
     state = kiosk_state()
     view = _visit(ctx)
     directions = view.directions_es if lang() == Language.ES else view.directions_en
+    provider = view.provider_for(lang())
     # Names, the provider and the room come from the record or an import: plain text.
-    st.title(tr_plain("kiosk.hello", name=view.given_name))
-    st.markdown(tr_plain("kiosk.appointment_at", time=view.time, provider=view.provider))
-    st.markdown(f"**{plain(view.location)}**")
+    if view.minor:
+        # A parent checks a child in: the kiosk speaks to the parent about the child.
+        st.title(tr_plain("kiosk.checking_in", name=view.given_name))
+        st.markdown(tr_plain("kiosk.child_appointment_at", name=view.given_name,
+                             time=view.time, provider=provider))
+    else:
+        st.title(tr_plain("kiosk.hello", name=view.given_name))
+        st.markdown(tr_plain("kiosk.appointment_at", time=view.time, provider=provider))
+    st.markdown(f"**{plain(view.location_for(lang()))}**")
     if directions:
         st.markdown(directions)
     timing = state.get("timing")
@@ -99,6 +123,14 @@ DETAIL_LABELS = (
     ("emergency_relationship", "details.emergency_relationship"),
     ("emergency_phone", "details.emergency_phone"),
 )
+# The form in four rows that fit a landscape tablet: the address, the city line, how to reach
+# the patient, the emergency contact. (field, relative width)
+DETAIL_ROWS = (
+    (("address_line", 3), ("address_line2", 2)),
+    (("city", 3), ("state", 1), ("postal_code", 2)),
+    (("phone", 2), ("email", 3)),
+    (("emergency_name", 3), ("emergency_relationship", 2), ("emergency_phone", 3)),
+)
 
 
 def render_details(ctx: AppContext) -> None:
@@ -116,19 +148,28 @@ def render_details(ctx: AppContext) -> None:
                 p for p in (current.emergency_name, current.emergency_relationship,
                             details.display_phone(current.emergency_phone)) if p) or "—"),
         ]
-        for label, value in rows:
-            st.markdown(f"**{label}**  \n{plain(value)}")
+        # Two columns, so the answer buttons stay in view on a landscape tablet.
+        for column, pair in zip(st.columns(2, gap="medium"), (rows[:2], rows[2:]),
+                                strict=True):
+            for label, value in pair:
+                column.markdown(f"**{label}**  \n{plain(value)}")
         st.button(tr("details.yes_right"), key="details_ok", type="primary", width="stretch",
                   on_click=_step_done, args=(ctx, "demographics", "insurance"))
         st.button(tr("details.something_changed"), key="details_edit", width="stretch",
                   on_click=lambda: state.update(editing_details=True))
         help_button()
         return
+    labels = dict(DETAIL_LABELS)
     with st.form("details_form", border=False):
         typed = {}
-        for name, label in DETAIL_LABELS:
-            typed[name] = st.text_input(tr(label), value=getattr(current, name),
-                                        key=f"details_{name}", max_chars=200)
+        with st.container(key="details_fields"):
+            # Filled in with what is on file: the patient changes only what changed.
+            for row in DETAIL_ROWS:
+                columns = st.columns([width for _, width in row], gap="small")
+                for column, (name, _) in zip(columns, row, strict=True):
+                    typed[name] = column.text_input(
+                        tr(labels[name]), value=getattr(current, name),
+                        key=f"details_{name}", max_chars=200)
         submitted = st.form_submit_button(tr("details.save"), type="primary", width="stretch")
     if submitted:
         cleaned, errors = details.validate(ContactDetails(**typed))
@@ -202,16 +243,41 @@ def _self_pay(ctx: AppContext) -> None:
     go("questions")
 
 
+PHOTO_TYPES = ["png", "jpg", "jpeg", "webp"]
+
+
+def card_photo(key: str, label_key: str, take_key: str) -> object:
+    """One side of the card: the kiosk's own buttons, in the patient's language, that open the
+    camera ("Take a photo of the front of your card") or the photo picker. Streamlit's
+    uploader stays out of sight (its words are English) and carries the photo to the server,
+    opened by the buttons through the kiosk's script (kiosk/style.py)."""
+    photo = st.file_uploader(tr(label_key), type=PHOTO_TYPES, key=key)
+    done = "✓ " + tr("insurance.photo_added")
+    st.html(
+        f'<div class="kiosk-photo">'
+        f'<button type="button" class="kiosk-photo-take" data-kiosk-photo="{key}" '
+        f'data-capture="1">{html.escape(tr(take_key))}</button>'
+        f'<button type="button" class="kiosk-photo-choose" data-kiosk-photo="{key}">'
+        f'{html.escape(tr("insurance.photo_choose"))}</button>'
+        f'<p class="kiosk-photo-status" data-kiosk-photo-status="{key}" role="status" '
+        f'data-done="{html.escape(done)}">{html.escape(done) if photo else ""}</p></div>')
+    return photo
+
+
 def _new_insurance_form(ctx: AppContext, state: dict) -> None:
     st.markdown(tr("insurance.new_lead"))
     with st.form("insurance_form", border=False):
-        payer = st.text_input(tr("insurance.payer"), key="ins_payer", max_chars=120)
-        member_id = st.text_input(tr("insurance.member_id"), key="ins_member", max_chars=40)
-        group_id = st.text_input(tr("insurance.group_id"), key="ins_group", max_chars=40)
-        front = st.file_uploader(tr("insurance.card_front"), type=["png", "jpg", "jpeg", "webp"],
-                                 key="ins_front")
-        back = st.file_uploader(tr("insurance.card_back"), type=["png", "jpg", "jpeg", "webp"],
-                                key="ins_back")
+        with st.container(key="insurance_fields"):
+            c1, c2, c3 = st.columns(3, gap="small")
+            payer = c1.text_input(tr("insurance.payer"), key="ins_payer", max_chars=120)
+            member_id = c2.text_input(tr("insurance.member_id"), key="ins_member",
+                                      max_chars=40)
+            group_id = c3.text_input(tr("insurance.group_id"), key="ins_group", max_chars=40)
+            f1, f2 = st.columns(2, gap="medium")
+            with f1:
+                front = card_photo("ins_front", "insurance.card_front", "insurance.photo_front")
+            with f2:
+                back = card_photo("ins_back", "insurance.card_back", "insurance.photo_back")
         submitted = st.form_submit_button(tr("insurance.save"), type="primary", width="stretch")
     if submitted:
         now = utcnow()
@@ -226,10 +292,11 @@ def _new_insurance_form(ctx: AppContext, state: dict) -> None:
                 )
                 checkin.mark_step(session, state["check_in_id"], "insurance", now)
         except InsuranceInvalid as exc:
+            # Said under the form, with Back still there below it.
             st.error(tr(exc.key))
-            return
-        state["insurance_mode"] = None
-        go("questions")
-        st.rerun()
+        else:
+            state["insurance_mode"] = None
+            go("questions")
+            st.rerun()
     st.button(tr("kiosk.back"), key="insurance_cancel", width="stretch",
               on_click=lambda: state.update(insurance_mode=None))

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from dashboard import a11y  # noqa: E402
 from dashboard.auth import current_staff, sign_in_form, sign_out_button  # noqa: E402
 from dashboard.context import app_context  # noqa: E402
 from dashboard.screens import display  # noqa: E402
@@ -27,6 +28,7 @@ log = logging.getLogger("dashboard")
 def main() -> None:
     st.set_page_config(page_title="Front desk", page_icon="🗂️", layout="wide",
                        initial_sidebar_state="collapsed")
+    a11y.follow_page()
     try:
         ctx = app_context()
     except AppUnavailable as exc:

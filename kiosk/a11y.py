@@ -48,23 +48,38 @@ A11Y_CSS = """
 [role="checkbox"]:focus-visible, [role="option"]:focus-visible, [tabindex]:focus-visible {
   outline: 4px solid #0B2545 !important; outline-offset: 3px !important;
   box-shadow: 0 0 0 7px #FFFFFF !important; }
+/* A text field shows the ring around its whole box (its input element draws none).
+   No angle brackets in this CSS: the HTML sanitizer drops a style tag that holds them. */
+[data-testid="stTextInputRootElement"]:focus-within,
+[data-testid="stNumberInputContainer"]:focus-within,
+[data-testid="stDateInputField"]:focus-within, [data-testid="stTextAreaRootElement"]:focus-within,
 [data-baseweb="input"]:focus-within, [data-baseweb="select"]:focus-within,
 [data-baseweb="textarea"]:focus-within, .stRadio label:has(input:focus-visible),
 .stCheckbox label:has(input:focus-visible) {
   outline: 4px solid #0B2545 !important; outline-offset: 3px !important; }
+/* The heading that focus lands on after a step changes is not a control: no ring. */
+h1[tabindex="-1"]:focus:not(:focus-visible) { outline: none !important; }
 /* Captions and small print: at least 4.5:1 on white. */
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] *,
 [data-testid="stWidgetLabel"] p, [data-testid="stCameraInput"] *,
 [data-testid="stFileUploaderDropzoneInstructions"] * { color: #374151 !important; }
+/* A heading's "link to this heading" icon is a 22 px target with no use on a kiosk. */
+[data-testid="stHeaderActionElements"] { display: none !important; }
 /* Every target at least 48x48 px: the "?" beside a field, the eye of a hidden field, radio
-   and checkbox rows, the camera's and the uploader's own buttons. */
-[data-testid="stTooltipHoverTarget"], [data-testid="stTooltipIcon"] {
+   and checkbox rows, the camera's and the uploader's own buttons and links, and Streamlit's
+   "skip to main content" link once a keyboard shows it. */
+[data-testid="stTooltipHoverTarget"], [data-testid="stTooltipIcon"],
+[data-testid="stTooltipHoverTarget"] button {
   min-width: 48px !important; min-height: 48px !important; display: inline-flex !important;
   align-items: center; justify-content: center; }
-[data-baseweb="input"] button, [data-baseweb="base-input"] button,
-[data-testid="stCameraInput"] button, [data-testid="stFileUploader"] button,
-[data-testid="stBaseButton-minimal"], [data-testid="stBaseButton-borderlessIcon"] {
+[data-testid="stTextInputRootElement"] button, [data-baseweb="input"] button,
+[data-baseweb="base-input"] button, [data-testid="stCameraInput"] button,
+[data-testid="stFileUploader"] button, [data-testid="stBaseButton-minimal"],
+[data-testid="stBaseButton-borderlessIcon"] {
   min-width: 48px !important; min-height: 48px !important; }
+[data-testid="stCameraInput"] a, [data-testid="stSkipToContent"]:focus {
+  display: inline-flex !important; align-items: center; min-height: 48px !important;
+  min-width: 48px !important; }
 .stRadio label, .stCheckbox label { min-height: 48px !important; min-width: 48px !important;
   align-items: center; }
 </style>
@@ -85,18 +100,15 @@ def page_title() -> str:
     return t("kiosk.page_title", language, step=step_name(step, language))
 
 
-def _script(step: str, language: str, title: str, announce: str) -> str:
-    # Catalog text only, yet kept from closing the script tag whatever it holds.
-    data = json.dumps({"step": step, "lang": language, "title": title, "announce": announce,
-                       "live": LIVE_REGION_ID}).replace("<", "\\u003c")
-    return f"""<span class="kiosk-a11y-script" hidden></span><script>
-(() => {{
-  const d = {data};
+# Runs in the page. `__DATA__` becomes the step, language, title and announcement (JSON).
+STEP_SCRIPT = """<span class="kiosk-a11y-script" hidden></span><script>
+(() => {
+  const d = __DATA__;
   const doc = document;
   doc.documentElement.lang = d.lang;
   doc.title = d.title;
   let live = doc.getElementById(d.live);
-  if (!live) {{
+  if (!live) {
     // Outside React's tree, so it is there before it speaks and survives every rerun.
     live = doc.createElement("div");
     live.id = d.live;
@@ -105,34 +117,68 @@ def _script(step: str, language: str, title: str, announce: str) -> str:
     live.setAttribute("aria-live", "polite");
     live.setAttribute("aria-atomic", "true");
     doc.body.appendChild(live);
-  }}
-  const seen = window.__kioskA11y || {{}};
+  }
+  if (!window.__kioskA11yScroll) {
+    // A box that scrolls (the consent text, the signature pad on a narrow screen) must take
+    // keyboard focus, or a keyboard cannot read what is below its fold.
+    window.__kioskA11yScroll = true;
+    let queued = false;
+    const scrolls = (el) => {
+      const s = getComputedStyle(el);
+      return (/(auto|scroll)/.test(s.overflowY) && el.scrollHeight > el.clientHeight + 1)
+        || (/(auto|scroll)/.test(s.overflowX) && el.scrollWidth > el.clientWidth + 1);
+    };
+    const mark = () => {
+      queued = false;
+      const roots = [doc, ...Array.from(
+        doc.querySelectorAll("[data-testid='stBidiComponentIsolated']"),
+        (host) => host.shadowRoot).filter(Boolean)];
+      const boxes = "[data-testid='stMain'] [class*='st-key-'], "
+        + "[data-testid='stVerticalBlock'], .dc-scroll";
+      for (const root of roots) {
+        for (const el of root.querySelectorAll(boxes)) {
+          if (!el.hasAttribute("tabindex") && scrolls(el)) el.setAttribute("tabindex", "0");
+        }
+      }
+    };
+    const later = () => { if (!queued) { queued = true; requestAnimationFrame(mark); } };
+    new MutationObserver(later).observe(doc.body, {childList: true, subtree: true});
+    window.addEventListener("resize", later);
+  }
+  const seen = window.__kioskA11y || {};
   const stepChanged = seen.step !== d.step;
   if (!stepChanged && seen.lang === d.lang) return;
-  window.__kioskA11y = {{step: d.step, lang: d.lang}};
-  const say = () => {{
+  window.__kioskA11y = {step: d.step, lang: d.lang};
+  const say = () => {
     live.textContent = "";
-    setTimeout(() => {{ live.textContent = d.announce; }}, 100);
-  }};
-  if (!stepChanged) {{ say(); return; }}
+    setTimeout(() => { live.textContent = d.announce; }, 100);
+  };
+  if (!stepChanged) { say(); return; }
   // The step's heading exists once this run is over (until then the last step's may show).
   let tries = 0;
-  const land = () => {{
+  const land = () => {
     if (window.__kioskA11y.step !== d.step) return;  // a newer step took over
     const app = doc.querySelector("[data-testid='stApp']");
     const idle = app && app.getAttribute("data-test-script-state") === "notRunning";
     const heading = doc.querySelector("[data-testid='stMain'] h1");
-    if (!(idle && heading)) {{
+    if (!(idle && heading)) {
       if (++tries < 200) setTimeout(land, 50);
       return;
-    }}
+    }
     heading.setAttribute("tabindex", "-1");
-    heading.focus({{preventScroll: false}});
+    heading.focus({preventScroll: false});
     say();
-  }};
+  };
   land();
-}})();
+})();
 </script>"""
+
+
+def _script(step: str, language: str, title: str, announce: str) -> str:
+    # Catalog text only, yet kept from closing the script tag whatever it holds.
+    data = json.dumps({"step": step, "lang": language, "title": title, "announce": announce,
+                       "live": LIVE_REGION_ID}).replace("<", "\\u003c")
+    return STEP_SCRIPT.replace("__DATA__", data)
 
 
 def follow_step() -> None:

@@ -813,4 +813,10 @@ MESSAGES: dict[str, str] = {
     "kiosk.birth_date_meant": "We could read that date more than one way. Which is your date of birth?",
     "kiosk.skip_to_content": "Skip to main content",
     "kiosk.help_for": "Help for {label}",
+    "dash.alert_urgent_answer": "Urgent answer: {question} – {answer}",
+    "dash.alert_help": "Needs help",
+    "dash.alert_step": "step: {step}",
+    "dash.alert_left": "Left the kiosk at {step}",
+    "dash.alert_taken": "taken by {name} at {time}",
+    "dash.alert_someone": "someone",
 }

@@ -813,4 +813,10 @@ MESSAGES: dict[str, str] = {
     "kiosk.birth_date_meant": "Esa fecha se puede leer de más de una manera. ¿Cuál es su fecha de nacimiento?",
     "kiosk.skip_to_content": "Saltar al contenido principal",
     "kiosk.help_for": "Ayuda sobre {label}",
+    "dash.alert_urgent_answer": "Respuesta urgente: {question} – {answer}",
+    "dash.alert_help": "Pide ayuda",
+    "dash.alert_step": "paso: {step}",
+    "dash.alert_left": "Dejó el quiosco en: {step}",
+    "dash.alert_taken": "atendida por {name} a las {time}",
+    "dash.alert_someone": "alguien",
 }

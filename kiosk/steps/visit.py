@@ -165,7 +165,8 @@ def render_details(ctx: AppContext) -> None:
         with st.container(key="details_fields"):
             # Filled in with what is on file: the patient changes only what changed.
             for row in DETAIL_ROWS:
-                columns = st.columns([width for _, width in row], gap="small")
+                columns = st.columns([width for _, width in row], gap="small",
+                                     vertical_alignment="bottom")
                 for column, (name, _) in zip(columns, row, strict=True):
                     typed[name] = column.text_input(
                         tr(labels[name]), value=getattr(current, name),
@@ -268,7 +269,8 @@ def _new_insurance_form(ctx: AppContext, state: dict) -> None:
     st.markdown(tr("insurance.new_lead"))
     with st.form("insurance_form", border=False):
         with st.container(key="insurance_fields"):
-            c1, c2, c3 = st.columns(3, gap="small")
+            # Aligned at the field: a label on two lines (Spanish) does not lower its field.
+            c1, c2, c3 = st.columns(3, gap="small", vertical_alignment="bottom")
             payer = c1.text_input(tr("insurance.payer"), key="ins_payer", max_chars=120)
             member_id = c2.text_input(tr("insurance.member_id"), key="ins_member",
                                       max_chars=40)

@@ -51,6 +51,7 @@ SCROLL_TO_BOTTOM_JS = """
 () => { const main = document.querySelector("[data-testid='stMain']");
         main.scrollTop = main.scrollHeight; return main.scrollTop; }
 """
+NEXT_FRAME_JS = "() => new Promise((done) => requestAnimationFrame(() => done(true)))"
 PAD_DRAWN_JS = """
 () => { const host = document.querySelector(
           ".st-key-signature_pad [data-testid='stBidiComponentIsolated']");
@@ -188,6 +189,7 @@ def test_every_step_shows_its_primary_action_on_a_landscape_tablet(
     page = new_page(*TABLET)
     goto_app(page, apps.kiosk_url)
     seen: list[str] = []
+    pain_kept: list[str] = []
 
     def on_screen(name: str, primary) -> None:
         seen.append(name)
@@ -201,11 +203,28 @@ def test_every_step_shows_its_primary_action_on_a_landscape_tablet(
                            f"{name}: the name")
             page.wait_for_function(PAD_DRAWN_JS)
             assert_in_view(page, page.locator(".st-key-signature_pad"), f"{name}: the pad")
-        if name in ("details_form", "insurance_form", "consent-1", "question-2"):
+        pain = page.locator("[data-testid='stButtonGroup']").get_by_role(
+            "radio", name="3", exact=True)
+        if name.startswith("question") and pain.count():
+            # A score tapped a second time stays chosen.
+            pain.click()
+            expect(pain).to_have_attribute("aria-checked", "true")
+            pain.click()
+            page.evaluate(NEXT_FRAME_JS)  # React has drawn whatever the tap changed
+            assert pain.get_attribute("aria-checked") == "true"
+            pain_kept.append(name)
+        if name in ("details", "details_form", "insurance_form", "consent-1", "question-2"):
             page.mouse.move(0, 0)
             screenshot(page, f"kiosk-fit-{name}.png")
+            # The same screen on an upright tablet, to look at (not asserted).
+            page.set_viewport_size({"width": TABLET[1], "height": TABLET[0]})
+            page.evaluate(NEXT_FRAME_JS)
+            screenshot(page, f"kiosk-fit-{name}-portrait.png")
+            page.set_viewport_size({"width": TABLET[0], "height": TABLET[1]})
+            page.evaluate(NEXT_FRAME_JS)
 
     walk(page, visit, "en", on_screen)
+    assert pain_kept, "no pain scale was asked"
     assert seen[:8] == ["welcome", "find", "appointment", "details", "details_form",
                         "insurance", "insurance_form", "question-1"]
 

@@ -15,9 +15,10 @@ from dashboard.context import app_context, live_view
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
 from shared.i18n import t
-from shared.models import AppointmentStatus, Location, Provider, StaffRole, utcnow
+from shared.models import AppointmentStatus, FlagKind, Location, Provider, StaffRole, utcnow
 from shared.services import clinic_settings, review
 from shared.services.board import (
+    AlertRow,
     AppointmentRow,
     BoardFilter,
     alerts,
@@ -52,24 +53,58 @@ def _alert_strip(user: dict) -> None:
     guard_live_view()
     ctx = app_context()
     with Session(ctx.engine) as session:
-        rows = alerts(session)
+        rows = alerts(session, utcnow())
     if not rows:
         return
+    # One line per alert, saying what happened and where: the board stays in view below.
     with st.container(border=True, key="alert_strip"):
-        st.subheader(t("dash.alerts_title"))
         for alert in rows:
-            where = plain(alert.patient_name) if alert.patient_name else t(
-                "dash.alert_no_patient")
-            if alert.kiosk_id:
-                where = f"{plain(alert.kiosk_id)} · {where}"
-            line, button = st.columns([4, 1])
-            line.error(t("dash.alert_line", kind=t(f"flag.{alert.kind.value}"), where=where,
-                         time=format_time(alert.raised_at, ctx.settings.tz)))
-            if button.button(t("dash.acknowledge"), key=f"ack_{alert.flag_id}", width="stretch"):
-                with session_scope(ctx.engine) as session:
-                    review.acknowledge(session, alert.flag_id, staff_user_id=user["user_id"],
-                                       now=utcnow())
-                st.rerun()
+            line, button = st.columns([9, 1], vertical_alignment="center")
+            text = alert_text(alert, ctx.settings.tz)
+            if alert.taken_at is None:
+                line.error(text, icon="🚨")
+                if button.button(t("dash.acknowledge"), key=f"ack_{alert.flag_id}",
+                                 width="stretch"):
+                    with session_scope(ctx.engine) as session:
+                        review.acknowledge(session, alert.flag_id,
+                                           staff_user_id=user["user_id"], now=utcnow())
+                    st.rerun()
+            else:
+                line.info(text, icon="✔️")
+
+
+def alert_text(alert: AlertRow, tz) -> str:
+    """"Urgent answer: Chest pain now? – yes · Noah Price · lobby-3 · 10:42", "Needs help ·
+    step: insurance · lobby-2 · 10:40", "Left the kiosk at consent · ...", then who took it.
+    Patient, import and question text is shown as typed (plain)."""
+    if alert.kind == FlagKind.URGENT_ANSWER and alert.question:
+        what = t("dash.alert_urgent_answer", question=plain(alert.question),
+                 answer=plain(_answer(alert.answer)))
+    elif alert.kind == FlagKind.LEFT_KIOSK:
+        what = t("dash.alert_left", step=t(f"patient.step_{alert.step or 'identity'}"))
+    elif alert.kind == FlagKind.HELP_REQUEST:
+        what = t("dash.alert_help")
+        if alert.step:
+            what += " · " + t("dash.alert_step", step=t(f"patient.step_{alert.step}"))
+    else:
+        what = t(f"flag.{alert.kind.value}")
+    parts = [what, plain(alert.patient_name) if alert.patient_name
+             else t("dash.alert_no_patient")]
+    if alert.kiosk_id:
+        parts.append(plain(alert.kiosk_id))
+    parts.append(format_time(alert.raised_at, tz))
+    if alert.taken_at is not None:
+        parts.append(t("dash.alert_taken", name=plain(alert.taken_by or t("dash.alert_someone")),
+                       time=format_time(alert.taken_at, tz)))
+    return " · ".join(parts)
+
+
+def _answer(value: object) -> str:
+    if value is True:
+        return t("kiosk.yes")
+    if value is False:
+        return t("kiosk.no")
+    return "" if value is None else str(value)
 
 
 def _filters() -> None:

@@ -16,7 +16,7 @@ from shared.errors import DomainError
 from shared.i18n import field_label, t
 from shared.models import FlagKind, FlagSeverity, StaffRole, utcnow
 from shared.services import insurance, review
-from shared.services.board import FlagRow, left_kiosk_step, open_flags_by_patient
+from shared.services.board import STEP_KINDS, FlagRow, kiosk_step, open_flags_by_patient
 from shared.services.details import display_phone
 from shared.services.review import CHANGE_KINDS
 from shared.services.slips import format_time
@@ -65,8 +65,11 @@ def _flag(ctx, user: dict, flag: FlagRow) -> None:
                 f"{format_time(flag.raised_at, tz)}{where}")
     if flag.kind == FlagKind.LEFT_KIOSK:
         # Where the patient stopped, not a proposed change.
-        step = left_kiosk_step(flag.new_value)
+        step = kiosk_step(flag.new_value)
         st.markdown(t("dash.left_kiosk_at", step=t(f"patient.step_{step}")))
+    elif flag.kind in STEP_KINDS:
+        if (flag.new_value or {}).get("step"):
+            st.markdown(t("dash.alert_step", step=t(f"patient.step_{kiosk_step(flag.new_value)}")))
     elif flag.old_value or flag.new_value:
         left, right = st.columns(2)
         left.caption(t("dash.on_record"))

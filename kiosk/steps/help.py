@@ -8,7 +8,7 @@ import streamlit as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kiosk.state import kiosk_id, kiosk_state, passing_fault, reset, tr
+from kiosk.state import CHECK_IN_STEPS, kiosk_id, kiosk_state, passing_fault, reset, tr
 from shared.db import session_scope
 from shared.models import Flag, utcnow
 from shared.runtime import AppContext
@@ -35,6 +35,14 @@ def back_from_help() -> None:
     state.pop("help_seen_at", None)
 
 
+def help_step(state: dict) -> str | None:
+    """The check-in step the patient asked from, in the desk's words; None before one."""
+    step = state.get("help_from")
+    if not state.get("check_in_id"):
+        return None
+    return step if step in CHECK_IN_STEPS else "identity"
+
+
 def render(ctx: AppContext) -> None:
     state = kiosk_state()
     if "help_flag_id" not in state:
@@ -45,6 +53,7 @@ def render(ctx: AppContext) -> None:
                 now=utcnow(),
                 patient_id=state.get("patient_id"),
                 appointment_id=state.get("appointment_id"),
+                step=help_step(state),
             )
             state["help_flag_id"] = flag.id
     st.title(tr("kiosk.help_title"))

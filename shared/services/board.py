@@ -18,9 +18,12 @@ from shared.models import (
     FlagKind,
     FlagSeverity,
     FlagStatus,
+    KioskQuestion,
+    KioskQuestionVersion,
     Location,
     Patient,
     Provider,
+    StaffUser,
 )
 from shared.models.patients import age_on
 from shared.services.queue import Waiting, queue_order
@@ -107,7 +110,7 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
         flag_counts = {appointment_id: n for appointment_id, n, _ in counted}
         if any(left for _, _, left in counted):
             # Rare (someone walked away from the kiosk): only then read where they stopped.
-            left_at = {appointment_id: left_kiosk_step(value)
+            left_at = {appointment_id: kiosk_step(value)
                        for appointment_id, value in session.execute(
                            select(Flag.appointment_id, Flag.new_value)
                            .join(Appointment, Flag.appointment_id == Appointment.id)
@@ -125,14 +128,16 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
     ]
 
 
-# The kiosk steps a "left the kiosk" flag can name (the desk's words for them).
-LEFT_KIOSK_STEPS = ("identity", "appointment", "details", "insurance", "questions", "consent")
+# The kiosk steps a flag can name (the desk's words for them): where a patient walked away
+# or asked for help.
+KIOSK_STEPS = ("identity", "appointment", "details", "insurance", "questions", "consent")
+STEP_KINDS = (FlagKind.LEFT_KIOSK, FlagKind.HELP_REQUEST)
 
 
-def left_kiosk_step(value: dict[str, Any] | None) -> str:
-    """The step a "left the kiosk" flag names; "identity" for anything else."""
+def kiosk_step(value: dict[str, Any] | None) -> str:
+    """The step a "left the kiosk" or help flag names; "identity" for anything else."""
     step = (value or {}).get("step")
-    return step if step in LEFT_KIOSK_STEPS else "identity"
+    return step if step in KIOSK_STEPS else "identity"
 
 
 @dataclass(frozen=True)
@@ -163,27 +168,68 @@ class AlertRow:
     raised_at: datetime
     patient_name: str | None
     appointment_id: int | None
+    # What happened, in the desk's words: the urgent question and its answer, or the kiosk
+    # step where help was asked for or the patient walked away.
+    question: str | None = None
+    answer: object = None
+    step: str | None = None
+    taken_by: str | None = None  # who acknowledged it, while it stays on the strip
+    taken_at: datetime | None = None
 
 
-def alerts(session: Session) -> list[AlertRow]:
-    """What needs a person now: urgent flags nobody has acknowledged yet, oldest first."""
+# An acknowledged alert stays on the strip this long, saying who took it, then leaves.
+TAKEN_SHOWN_FOR = timedelta(minutes=10)
+# Besides urgent flags, a patient who walked away from the kiosk mid check-in: they may be
+# sitting in the lobby thinking they are checked in.
+ALERT_KINDS = (FlagKind.LEFT_KIOSK,)
+
+
+def alerts(session: Session, now: datetime | None = None) -> list[AlertRow]:
+    """What needs a person now: urgent flags (and walk-aways) nobody has acknowledged yet,
+    oldest first; then those acknowledged in the last few minutes, with who took them."""
+    taken = Flag.acknowledged_at.is_(None)
+    if now is not None:
+        taken = taken | (Flag.acknowledged_at >= now - TAKEN_SHOWN_FOR)
     rows = session.execute(
         select(Flag.id, Flag.kind, Flag.kiosk_id, Flag.raised_at, Flag.appointment_id,
+               Flag.new_value, Flag.acknowledged_at, StaffUser.display_name,
                Patient.legal_given_name, Patient.preferred_name, Patient.legal_family_name)
         .outerjoin(Patient, Flag.patient_id == Patient.id)
-        .where(Flag.status == FlagStatus.OPEN, Flag.severity == FlagSeverity.URGENT,
-               Flag.acknowledged_at.is_(None))
-        .order_by(Flag.raised_at, Flag.id)
+        .outerjoin(StaffUser, Flag.acknowledged_by_id == StaffUser.id)
+        .where(Flag.status == FlagStatus.OPEN, taken,
+               (Flag.severity == FlagSeverity.URGENT) | Flag.kind.in_(ALERT_KINDS))
+        .order_by(Flag.acknowledged_at.is_not(None), Flag.raised_at, Flag.id)
     ).all()
-    return [
-        AlertRow(
-            flag_id=r.id, kind=FlagKind(r.kind), kiosk_id=r.kiosk_id, raised_at=r.raised_at,
+    keys = {(r.new_value or {}).get("question") for r in rows
+            if r.kind == FlagKind.URGENT_ANSWER} - {None}
+    questions = _question_texts(session, keys) if keys else {}
+    shown = []
+    for r in rows:
+        value = r.new_value or {}
+        kind = FlagKind(r.kind)
+        shown.append(AlertRow(
+            flag_id=r.id, kind=kind, kiosk_id=r.kiosk_id, raised_at=r.raised_at,
             appointment_id=r.appointment_id,
             patient_name=(f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}"
                           if r.legal_family_name else None),
-        )
-        for r in rows
-    ]
+            question=questions.get(value.get("question")) if kind == FlagKind.URGENT_ANSWER
+            else None,
+            answer=value.get("answer") if kind == FlagKind.URGENT_ANSWER else None,
+            step=kiosk_step(value) if kind in STEP_KINDS and value.get("step") else None,
+            taken_by=r.display_name if r.acknowledged_at is not None else None,
+            taken_at=r.acknowledged_at,
+        ))
+    return shown
+
+
+def _question_texts(session: Session, keys: set[str]) -> dict[str, str]:
+    """Each question's English wording, as last edited."""
+    rows = session.execute(
+        select(KioskQuestion.key, KioskQuestionVersion.text_en)
+        .join(KioskQuestionVersion, KioskQuestionVersion.question_id == KioskQuestion.id)
+        .where(KioskQuestion.key.in_(keys))
+        .order_by(KioskQuestionVersion.version)).all()
+    return dict(rows)  # the latest version last, so it wins
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,10 @@ def request_help(
     now: datetime,
     patient_id: int | None = None,
     appointment_id: int | None = None,
+    step: str | None = None,
 ) -> Flag:
-    """A patient pressed "I need help": an urgent flag naming the kiosk."""
+    """A patient pressed "I need help": an urgent flag naming the kiosk, and the step of the
+    check-in they were on, if any (the desk's word for it: "insurance")."""
     return raise_flag(
         session,
         kind=FlagKind.HELP_REQUEST,
@@ -87,6 +89,7 @@ def request_help(
         patient_id=patient_id,
         appointment_id=appointment_id,
         kiosk_id=kiosk_id,
+        new_value={"step": step} if step else None,
     )
 
 

@@ -63,11 +63,16 @@ def _open(at: AppTest, screen: str) -> AppTest:
 
 def test_alert_strip_shows_the_help_press_until_someone_acknowledges(app_db, desk_day) -> None:
     at = _signed_in()
-    assert any("Help requested" in e.value and "lobby-2" in e.value for e in at.error)
+    assert any(e.value.startswith("Needs help · patient not identified · lobby-2 · ")
+               for e in at.error), [e.value for e in at.error]
     ack = next(b for b in at.button if (b.key or "").startswith("ack_"))
     ack.click().run()
     assert not at.exception
-    assert not any("Help requested" in e.value for e in at.error)
+    assert not any("Needs help" in e.value for e in at.error)
+    # Still on the strip for a few minutes, saying who took it, with nothing left to press.
+    assert any("Needs help" in i.value and "taken by Riley Rep at" in i.value for i in at.info), [
+        i.value for i in at.info]
+    assert not [b for b in at.button if (b.key or "").startswith("ack_")]
     with Session(app_db) as session:
         flag = session.scalars(select(Flag).where(Flag.kiosk_id == "lobby-2")).one()
     assert flag.acknowledged_at is not None

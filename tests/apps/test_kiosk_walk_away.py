@@ -93,6 +93,7 @@ def test_help_keeps_the_check_in_and_the_patient_can_go_back_to_it(app_db, demo_
     with Session(app_db) as session:
         help_flag = session.scalars(select(Flag).where(Flag.kind == FlagKind.HELP_REQUEST)).one()
         assert help_flag.appointment_id == demo_day.appointment_id
+        assert help_flag.new_value == {"step": "details"}  # the desk sees where
 
     # The desk acknowledges: the screen says someone is coming.
     with session_scope(app_db) as session:

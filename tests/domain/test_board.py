@@ -17,6 +17,7 @@ from shared.clinic_time import at_clinic_time
 from shared.models import (
     Appointment,
     AppointmentStatus,
+    Channel,
     Flag,
     FlagKind,
     FlagSeverity,
@@ -25,12 +26,14 @@ from shared.models import (
     Provider,
 )
 from shared.services import board, checkin, desk, flags, review
+from shared.services.clinic_settings import ClinicSettings
 from tests.factories import (
     make_appointment,
     make_flag,
     make_location,
     make_patient,
     make_provider,
+    make_question,
     make_staff_user,
 )
 
@@ -38,6 +41,7 @@ CHICAGO = ZoneInfo("America/Chicago")
 DAY = date(2026, 6, 15)
 GRACE = 15
 S = AppointmentStatus
+RULES = ClinicSettings()
 
 
 def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
@@ -249,6 +253,39 @@ def test_an_acknowledged_alert_leaves_the_strip_but_stays_open(
     assert board.alerts(session) == []
     (group,) = board.open_flags_by_patient(session)
     assert [(f.flag_id, f.acknowledged) for f in group.flags] == [(help_press.id, True)]
+
+
+def test_alerts_say_what_happened_and_who_took_them_for_a_few_minutes(
+    session: Session, clinic: Clinic
+) -> None:
+    maya = make_staff_user(session, "Maya Chen")
+    visit = clinic.book(at(10), given="Noah", status=S.ARRIVED, arrived_at=at(9, 45))
+    make_question(session, "chest_pain", text_en="Chest pain right now?")
+    chest = make_flag(session, FlagKind.URGENT_ANSWER, severity=FlagSeverity.URGENT,
+                      appointment=visit, kiosk_id="lobby-3", raised_at=at(9, 50),
+                      new_value={"question": "chest_pain", "answer": True})
+    helped = flags.request_help(session, kiosk_id="lobby-2", now=at(9, 40), step="insurance")
+    walked = clinic.book(at(10, 30), given="Ada")
+    started = checkin.begin(session, walked.id, channel=Channel.KIOSK, now=at(10),
+                            tz=CHICAGO, rules=RULES, kiosk_id="lobby-1")
+    checkin.abandon(session, started.id, at(10, 5), step="consent")
+    review.acknowledge(session, helped.id, staff_user_id=maya.id, now=at(10, 6))
+
+    shown = board.alerts(session, at(10, 10))
+
+    # Still to take first (oldest first), then what was taken, saying by whom.
+    assert [(a.kind, a.taken_by) for a in shown] == [
+        (FlagKind.URGENT_ANSWER, None), (FlagKind.LEFT_KIOSK, None),
+        (FlagKind.HELP_REQUEST, "Maya Chen")]
+    urgent, left, taken = shown
+    assert (urgent.question, urgent.answer, urgent.kiosk_id) == (
+        "Chest pain right now?", True, "lobby-3")
+    assert (left.step, left.kiosk_id, left.appointment_id) == ("consent", "lobby-1", walked.id)
+    assert (taken.step, taken.taken_at) == ("insurance", at(10, 6))
+    assert chest.id == urgent.flag_id
+    # Ten minutes after it was taken, it leaves the strip (the flag stays open).
+    assert [a.kind for a in board.alerts(session, at(10, 17))] == [
+        FlagKind.URGENT_ANSWER, FlagKind.LEFT_KIOSK]
 
 
 # --- Open flags by patient ----------------------------------------------------------------------

@@ -246,7 +246,7 @@ MESSAGES: dict[str, str] = {
     "dash.filter_provider": "Provider",
     "dash.filter_location": "Location",
     "dash.filter_status": "Status",
-    "dash.search": "Search name or MRN",
+    "dash.search": "Search: name, MRN or birth date",
     "dash.col_waiting": "Waiting (min)",
     "dash.col_mrn": "MRN",
     "review.error": "This could not be saved.",

@@ -246,7 +246,7 @@ MESSAGES: dict[str, str] = {
     "dash.filter_provider": "Profesional",
     "dash.filter_location": "Lugar",
     "dash.filter_status": "Estado",
-    "dash.search": "Buscar nombre o número de historia",
+    "dash.search": "Buscar: nombre, número de historia o fecha de nacimiento",
     "dash.col_waiting": "Esperando (min)",
     "dash.col_mrn": "Historia",
     "review.error": "No se pudo guardar.",

@@ -59,10 +59,11 @@ A11Y_CSS = """
   outline: 4px solid #0B2545 !important; outline-offset: 3px !important; }
 /* The heading that focus lands on after a step changes is not a control: no ring. */
 h1[tabindex="-1"]:focus:not(:focus-visible) { outline: none !important; }
-/* Captions and small print: at least 4.5:1 on white. */
+/* Captions and small print: at least 4.5:1 on white. Streamlit fades a caption with
+   opacity 0.6, which takes a dark grey down to about 3:1, so the fading goes too. */
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] *,
-[data-testid="stWidgetLabel"] p, [data-testid="stCameraInput"] *,
-[data-testid="stFileUploaderDropzoneInstructions"] * { color: #374151 !important; }
+[data-testid="stFileUploaderDropzoneInstructions"] * {
+  color: #374151 !important; opacity: 1 !important; }
 /* A heading's "link to this heading" icon is a 22 px target with no use on a kiosk. */
 [data-testid="stHeaderActionElements"] { display: none !important; }
 /* Every target at least 48x48 px: the "?" beside a field, the eye of a hidden field, radio

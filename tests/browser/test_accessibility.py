@@ -103,6 +103,37 @@ FOCUS_RING_JS = """
           offset: parseFloat(s.outlineOffset)};
 }
 """
+# Captions as a patient sees them: the text's colour faded by every opacity above it, on the
+# first background behind it (axe does not count a faded parent).
+FAINT_CAPTIONS_JS = """
+(minRatio) => {
+  const rgba = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const faint = [];
+  for (const el of document.querySelectorAll("[data-testid='stCaptionContainer']")) {
+    if (!el.innerText.trim()) continue;
+    let back = [255, 255, 255];
+    for (let x = el; x; x = x.parentElement) {
+      const c = rgba(getComputedStyle(x).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] === 1)) { back = c.slice(0, 3); break; }
+    }
+    const text = el.querySelector("p") || el;
+    const [r, g, b, a = 1] = rgba(getComputedStyle(text).color);
+    let alpha = a;
+    for (let x = text; x; x = x.parentElement) alpha *= parseFloat(getComputedStyle(x).opacity);
+    const seen = [r, g, b].map((v, i) => v * alpha + back[i] * (1 - alpha));
+    const [hi, lo] = [lum(seen), lum(back)].sort((p, q) => q - p);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    if (ratio < minRatio) {
+      faint.push(`"${el.innerText.trim().slice(0, 40)}": ${ratio.toFixed(2)}:1`);
+    }
+  }
+  return faint;
+}
+"""
 LIVE_REGION_JS = """
 (text) => {
   const live = document.querySelector("[role=status][aria-live=polite]");
@@ -235,6 +266,8 @@ class KioskWalk:
             self.problems.append(f"{where}: {h1} h1 elements, expected exactly one")
         self.problems += [f"{where}: target smaller than {MIN_TARGET_PX} px: {s}"
                           for s in page.evaluate(SMALL_TARGETS_JS, MIN_TARGET_PX)]
+        self.problems += [f"{where}: caption below 4.5:1 contrast: {c}"
+                          for c in page.evaluate(FAINT_CAPTIONS_JS, 4.5)]
         self.problems += axe_problems(page, where)
         print("\n".join(self.problems[before:]) or f"{where}: fine")
 

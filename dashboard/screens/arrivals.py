@@ -24,11 +24,13 @@ from shared.services.board import (
     alerts,
     appointments_for_day,
     day_counts,
+    matches_search,
 )
 from shared.services.slips import format_time
 from shared.text import plain
 
 REFRESH_SECONDS = 5
+NEW_FOR = timedelta(minutes=1)
 # Unless the whole day is asked for (or searched), the board shows the appointments from a
 # little before now to a few hours ahead, and everyone who is here: a busy day's 1,000 rows
 # would cost every open screen a full re-read and re-send every few seconds.
@@ -137,12 +139,12 @@ def _board_filter(now: datetime) -> BoardFilter:
 
 def _matches(row: AppointmentRow) -> bool:
     state = st.session_state
-    search = (state.get("filter_search") or "").strip().casefold()
+    search = (state.get("filter_search") or "").strip()
     finished = row.status in FINISHED and not state.get("filter_show_finished")
     return (
         not (finished and not search and not state.get("filter_status"))
         and (not state.get("filter_status") or row.status.value in state["filter_status"])
-        and (not search or search in row.patient_name.casefold() or search in row.mrn.casefold())
+        and matches_search(row, search)
     )
 
 
@@ -169,14 +171,21 @@ def _board() -> None:
                              end=format_time(only.around[1], tz))
     st.caption(summary)
     shown = [r for r in rows if _matches(r)]
-    seen = st.session_state.setdefault("_seen_arrivals", set())
-    first_look = not seen
+    # When this screen first showed each arrival: None for those already here when it
+    # opened. "NEW" stays a minute, so a representative who looks away still sees it.
+    seen: dict[int, datetime | None] = st.session_state.setdefault("_seen_arrivals", {})
+    first_look = not st.session_state.get("_board_shown")
+    st.session_state["_board_shown"] = True
+    for r in rows:
+        if r.arrived_at is not None and r.appointment_id not in seen:
+            seen[r.appointment_id] = None if first_look else now
     table = []
     for r in shown:
         waiting = None
         if r.status in WAITING and r.arrived_at is not None:
             waiting = int((now - r.arrived_at).total_seconds() // 60)
-        is_new = r.arrived_at is not None and r.appointment_id not in seen and not first_look
+        first_seen = seen.get(r.appointment_id)
+        is_new = first_seen is not None and now - first_seen < NEW_FOR
         table.append({
             t("dash.col_time"): format_time(r.start, tz),
             t("dash.col_patient"): (f"{t('dash.new')} · " if is_new else "") + r.patient_name,
@@ -191,7 +200,6 @@ def _board() -> None:
             t("dash.col_waiting"): waiting,
             t("dash.col_flags"): f"⚑ {r.open_flags}" if r.open_flags else "",
         })
-    seen.update(r.appointment_id for r in rows if r.arrived_at is not None)
     waiting_col = t("dash.col_waiting")
 
     def colour(value: object) -> str:

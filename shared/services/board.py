@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -44,6 +46,7 @@ class AppointmentRow(NamedTuple):
     open_flags: int
     # The kiosk step where the patient walked away (an open "left the kiosk" flag), or None.
     left_kiosk_at: str | None = None
+    birth_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
         AppointmentRow(
             appointment_id, patient_id, start_at, f"{preferred or given} {family}", mrn,
             age_on(birth_date, day), provider, location, visit_type, status, arrived_at,
-            flag_counts.get(appointment_id, 0), left_at.get(appointment_id))
+            flag_counts.get(appointment_id, 0), left_at.get(appointment_id), birth_date)
         for (appointment_id, patient_id, start_at, visit_type, status, arrived_at, given,
              preferred, family, mrn, birth_date, provider, location) in rows
     ]
@@ -138,6 +141,43 @@ def kiosk_step(value: dict[str, Any] | None) -> str:
     """The step a "left the kiosk" or help flag names; "identity" for anything else."""
     step = (value or {}).get("step")
     return step if step in KIOSK_STEPS else "identity"
+
+
+def _fold(text: str) -> str:
+    """Case and accents do not matter: 'Sánchez' is 'sanchez'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_DATE_QUERY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})|(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _query_date(query: str) -> date | None:
+    """A birth date typed as 03/14/1986, 3-14-1986 or 1986-03-14, else None."""
+    m = _DATE_QUERY.fullmatch(query.strip())
+    if m is None:
+        return None
+    month, day, year = ((m[1], m[2], m[3]) if m[1] else (m[5], m[6], m[4]))
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def matches_search(row: AppointmentRow, query: str) -> bool:
+    """The board's search box: a name in any order, accents and case ignored, parts of words
+    allowed ("isa sanch" finds Isabella Sánchez); an MRN or part of one; or a birth date.
+    Every word typed must be found."""
+    query = query.strip()
+    if not query:
+        return True
+    wanted = _query_date(query)
+    if wanted is not None:
+        return row.birth_date == wanted
+    names = re.split(r"[\W_]+", _fold(row.patient_name))
+    mrn = _fold(row.mrn)
+    return all(any(word in name for name in names) or word in mrn
+               for word in re.split(r"[\s,]+", _fold(query)) if word)
 
 
 @dataclass(frozen=True)

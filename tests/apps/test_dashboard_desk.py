@@ -313,3 +313,32 @@ def test_the_board_and_the_flags_page_say_where_a_patient_left_the_kiosk(app_db)
         at = _open(at, "flags")
         assert not at.exception
         assert any(m.value == "left the kiosk at consent" for m in at.markdown)
+
+
+def test_new_marks_an_arrival_for_a_minute_not_one_refresh(app_db) -> None:
+    tz = get_settings().tz
+    with time_machine.travel(MORNING, tick=False) as clock:
+        now = utcnow()
+        with session_scope(app_db) as session:
+            demo.seed_demo(session, tz=tz, now=now)
+            fresh = make_appointment(session, start=now + timedelta(minutes=20),
+                                     patient=make_patient(session, legal_family_name="Newcomer"))
+        at = _signed_in()
+
+        def newcomer() -> str:
+            row = _dataframe_with(at, "Patient", "Newcomer")
+            return row[row["Patient"].str.contains("Newcomer")]["Patient"].iloc[0]
+
+        assert not newcomer().startswith("NEW")
+        with session_scope(app_db) as session:
+            checkin.begin(session, fresh.id, channel=Channel.KIOSK, now=utcnow(), tz=tz,
+                          rules=clinic_settings.load(session), kiosk_id="kiosk-1")
+        clock.shift(timedelta(seconds=5))
+        at.run()
+        assert newcomer().startswith("NEW · ")
+        clock.shift(timedelta(seconds=40))
+        at.run()
+        assert newcomer().startswith("NEW · "), "still new after three refreshes"
+        clock.shift(timedelta(seconds=30))
+        at.run()
+        assert not newcomer().startswith("NEW")

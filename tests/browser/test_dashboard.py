@@ -209,7 +209,7 @@ def test_arrivals_board_shows_a_kiosk_check_in_without_reloading(new_page, apps,
     total, waiting, done = _counts(page)
 
     # A filter set before the refresh: only this patient, by record number.
-    search = page.get_by_role("textbox", name="Search name or MRN")
+    search = page.get_by_role("textbox", name="Search: name, MRN or birth date")
     search.fill(visit.mrn)
     before = runs_finished(page)
     search.press("Enter")

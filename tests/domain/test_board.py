@@ -481,3 +481,17 @@ def test_the_queue_of_300_waiting_patients_takes_at_most_three_statements(
 def test_an_empty_waiting_room_has_an_empty_queue(session: Session, clinic: Clinic) -> None:
     clinic.book(at(10))
     assert queue(session) == []
+
+
+@pytest.mark.parametrize(("query", "found"), [
+    ("Isabella Sanchez", True), ("sanchez isabella", True), ("SÁNCHEZ", True),
+    ("isa sanch", True), ("Sanchez, Isabella", True), ("M-0042", True), ("0042", True),
+    ("03/14/1986", True), ("3/14/1986", True), ("1986-03-14", True),
+    ("Isabella Smith", False), ("03/15/1986", False), ("02/30/1986", False), ("", True),
+])
+def test_the_board_search_finds_a_name_in_any_order_an_mrn_or_a_birth_date(
+        query: str, found: bool) -> None:
+    row = board.AppointmentRow(
+        1, 1, at(9), "Isabella Sánchez-Ortiz", "M-0042", 40, "Dr. Okafor", "Main",
+        "Follow-up", S.BOOKED, None, 0, None, date(1986, 3, 14))
+    assert board.matches_search(row, query) is found

@@ -839,4 +839,6 @@ MESSAGES: dict[str, str] = {
     "consent_admin.part_title": "the title",
     "consent_admin.part_body": "the text",
     "reports.chart_by_flag": "Flags raised, by kind",
+    "reports.chart_by_channel": "Check-ins started, by channel",
+    "reports.chart_by_step": "Kiosk check-ins given up, by last step done",
 }

@@ -839,4 +839,6 @@ MESSAGES: dict[str, str] = {
     "consent_admin.part_title": "el título",
     "consent_admin.part_body": "el texto",
     "reports.chart_by_flag": "Avisos creados, por tipo",
+    "reports.chart_by_channel": "Registros iniciados, por canal",
+    "reports.chart_by_step": "Registros abandonados en el quiosco, por último paso hecho",
 }

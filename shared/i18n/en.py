@@ -841,4 +841,5 @@ MESSAGES: dict[str, str] = {
     "reports.chart_by_flag": "Flags raised, by kind",
     "reports.chart_by_channel": "Check-ins started, by channel",
     "reports.chart_by_step": "Kiosk check-ins given up, by last step done",
+    "kiosk.not_child_appointment": "This is not {name}'s appointment",
 }

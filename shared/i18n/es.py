@@ -841,4 +841,5 @@ MESSAGES: dict[str, str] = {
     "reports.chart_by_flag": "Avisos creados, por tipo",
     "reports.chart_by_channel": "Registros iniciados, por canal",
     "reports.chart_by_step": "Registros abandonados en el quiosco, por último paso hecho",
+    "kiosk.not_child_appointment": "Esta no es la cita de {name}",
 }

@@ -106,8 +106,9 @@ def render_appointment(ctx: AppContext) -> None:
         st.warning(tr("kiosk.late_note"))
     st.button(tr("kiosk.continue"), key="appointment_ok", type="primary", width="stretch",
               on_click=_step_done, args=(ctx, "appointment", "details"))
-    st.button(tr("kiosk.not_my_appointment"), key="appointment_not_me", on_click=go,
-              args=("help",), width="stretch")
+    not_ours = (tr("kiosk.not_child_appointment", name=view.given_name) if view.minor
+                else tr("kiosk.not_my_appointment"))
+    st.button(not_ours, key="appointment_not_me", on_click=go, args=("help",), width="stretch")
     help_button()
 
 

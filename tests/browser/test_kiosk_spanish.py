@@ -182,6 +182,7 @@ def test_a_parent_checking_in_a_child_is_spoken_to_as_the_parent(new_page, apps,
     expect(flow._heading(page, f"Checking in {visit.given}")).to_be_visible()
     expect(page.get_by_text(f"{visit.given}'s appointment is today at")).to_be_visible()
     expect(flow._heading(page, f"Hello, {visit.given}")).to_have_count(0)
+    expect(flow._button(page, f"This is not {visit.given}'s appointment")).to_be_visible()
     screenshot(page, "kiosk-parent-appointment.png")
     flow._confirm_details_and_insurance(page)
     progress = page.get_by_text(progress_pattern("en"))

@@ -63,26 +63,31 @@ def _metrics(report: reports.Report) -> None:
     cols[3].metric(t("reports.abandoned"), f"{kiosk.abandoned:,}")
 
 
-def _bar(frame: pd.DataFrame, label: str, value: str, *, order: list[str] | None = None,
-         color: str | None = None, horizontal: bool = False) -> alt.Chart:
-    """A bar chart of `frame` (columns named in the catalog language); fields are renamed to
-    plain ones for Vega-Lite, which reads dots and brackets in a field name as paths."""
+def _bar(frame: pd.DataFrame, label: str, value: str, *, title: str,
+         order: list[str] | None = None, horizontal: bool = False) -> alt.Chart:
+    """A titled bar chart of counts in `frame` (columns named in the catalog language): the
+    count axis has whole-number ticks only. Fields are renamed to plain ones for Vega-Lite,
+    which reads dots and brackets in a field name as paths.
+
+    Every encoded field holds a value on every row: Vega-Lite draws no mark for a row whose
+    encoded number is null (a median colour for a kind never resolved hid its bar: help
+    requests, acknowledged and left open, were missing). Medians go in the tooltip and table."""
     field = {name: f"c{i}" for i, name in enumerate(frame.columns)}
     data = frame.rename(columns=field)
     category_sort: list[str] | str = order or ("-x" if horizontal else "-y")
     category_axis = alt.Y if horizontal else alt.X
     amount_axis = alt.X if horizontal else alt.Y
     encoding = {
-        "y" if horizontal else "x": category_axis(f"{field[label]}:N", sort=category_sort,
-                                                  title=None),
-        "x" if horizontal else "y": amount_axis(f"{field[value]}:Q", title=value),
+        "y" if horizontal else "x": category_axis(
+            f"{field[label]}:N", sort=category_sort, title=None,
+            axis=alt.Axis(labelAngle=0, labelLimit=220)),
+        "x" if horizontal else "y": amount_axis(
+            f"{field[value]}:Q", title=value, axis=alt.Axis(tickMinStep=1, format="d")),
         "tooltip": [alt.Tooltip(f"{f}:{'N' if name == label else 'Q'}", title=name)
                     for name, f in field.items()],
     }
-    if color is not None:
-        encoding["color"] = alt.Color(f"{field[color]}:Q", title=color,
-                                      scale=alt.Scale(scheme="oranges"))
-    return alt.Chart(data).mark_bar().encode(**encoding)
+    return (alt.Chart(data, title=alt.Title(title, anchor="start"), description=title)
+            .mark_bar().encode(**encoding))
 
 
 def _channels(report: reports.Report, span: tuple[date, date]) -> None:
@@ -93,8 +98,8 @@ def _channels(report: reports.Report, span: tuple[date, date]) -> None:
         t("reports.completed"): [c.completed for c in report.check_ins],
     })
     order = list(frame[t("reports.channel")])
-    st.altair_chart(_bar(frame, t("reports.channel"), t("reports.started"), order=order),
-                    width="stretch")
+    st.altair_chart(_bar(frame, t("reports.channel"), t("reports.started"),
+                         title=t("reports.chart_by_channel"), order=order), width="stretch")
     _download(frame, "check-ins-by-channel", span, "rep_dl_channels")
 
 
@@ -109,8 +114,8 @@ def _steps(report: reports.Report, span: tuple[date, date]) -> None:
         t("reports.count"): [s.abandoned for s in steps],
     })
     order = list(frame[t("reports.step")])
-    st.altair_chart(_bar(frame, t("reports.step"), t("reports.count"), order=order),
-                    width="stretch")
+    st.altair_chart(_bar(frame, t("reports.step"), t("reports.count"),
+                         title=t("reports.chart_by_step"), order=order), width="stretch")
     _download(frame, "kiosk-given-up-by-step", span, "rep_dl_steps")
 
 
@@ -127,9 +132,13 @@ def _flags(report: reports.Report, span: tuple[date, date]) -> None:
         median: [None if f.median_resolve_minutes is None
                  else round(f.median_resolve_minutes, 1) for f in report.flags],
     })
-    st.altair_chart(_bar(frame, t("reports.kind"), t("reports.raised"), color=median,
-                         horizontal=True), width="stretch")
-    st.dataframe(frame, hide_index=True, width="stretch", key="rep_flags_table")
+    st.altair_chart(_bar(frame, t("reports.kind"), t("reports.raised"),
+                         title=t("reports.chart_by_flag"), horizontal=True), width="stretch")
+    # On screen a median never measured reads "—", not "None"; the CSV keeps the number.
+    shown = frame.assign(**{median: [
+        t("reports.no_value") if f.median_resolve_minutes is None
+        else f"{f.median_resolve_minutes:,.1f}" for f in report.flags]})
+    st.dataframe(shown, hide_index=True, width="stretch", key="rep_flags_table")
     _download(frame, "flags-by-kind", span, "rep_dl_flags")
 
 

@@ -107,3 +107,47 @@ def test_manager_reads_and_filters_the_audit_log(clinic) -> None:
     assert set(table["Action"]) == {"staff.signed_in"}
     at.text_input(key="audit_record_id").input("twelve").run()
     assert [e.value for e in at.error] == [t("audit_log.record_id_invalid")]
+
+
+def _specs(at: AppTest) -> list[dict]:
+    import json
+
+    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+
+
+def test_every_chart_has_a_title_whole_number_counts_and_a_csv(clinic) -> None:
+    at = _as("manager", "reports")
+    assert not at.exception
+    specs = _specs(at)
+    titles = [spec["title"]["text"] for spec in specs]
+    assert titles == [t("reports.chart_by_channel"), t("reports.chart_by_step"),
+                      t("reports.chart_by_flag")]
+    for spec in specs:
+        counts = [e for e in spec["encoding"].values()
+                  if isinstance(e, dict) and e.get("type") == "quantitative"]
+        assert counts and all(e["axis"] == {"tickMinStep": 1, "format": "d"} for e in counts)
+        # No encoded number may be null: Vega-Lite draws no bar for such a row.
+        assert "color" not in spec["encoding"]
+    labels = {b.label for b in at.download_button}
+    assert labels == {t("reports.download")} and len(at.download_button) == len(specs) + 2
+
+
+def test_help_requests_left_open_are_counted_and_drawn(clinic) -> None:
+    from shared.models import FlagKind
+    from shared.services import flags
+
+    with session_scope(clinic) as session:
+        flags.request_help(session, kiosk_id="lobby-2", now=utcnow(), step=None)
+    at = _as("manager", "reports")
+    assert not at.exception
+    table = at.dataframe[0].value  # flags, then providers and locations
+    row = table[table["Kind"] == t(f"flag.{FlagKind.HELP_REQUEST.value}")]
+    assert len(row) == 1 and int(row["Raised"].iloc[0]) >= 1
+    assert "None" not in table.astype(str).to_string()
+    # The chart's own data (Arrow) has the row, with a count on every encoded field.
+    import pyarrow as pa
+
+    chart = at.get("vega_lite_chart")[-1].proto
+    (data,) = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.datasets]
+    drawn = data[data["c0"] == t("flag.help_request")]
+    assert len(drawn) == 1 and drawn["c1"].notna().all()

@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.db import make_engine, session_scope
 from shared.demo import DEMO_PASSWORDS
 from shared.i18n import t
@@ -31,7 +32,7 @@ from shared.models import (
     FlagStatus,
     KioskQuestion,
 )
-from shared.services import question_admin
+from shared.services import flags, question_admin
 from tests.browser.conftest import click_and_wait, goto_app, screenshot
 from tests.browser.test_kiosk_flow import calm_answers
 from tests.browser.visits import new_visit
@@ -235,6 +236,60 @@ def test_a_new_conditional_question_is_previewed_then_raises_an_urgent_flag_on_t
         assert [(f.status, f.severity, f.new_value) for f in raised] == [
             (FlagStatus.OPEN, FlagSeverity.URGENT, {"question": KEY, "answer": True})], raised
         assert check_in.completed_at is None, "the flag should come before the check-in ends"
+
+
+def _flags_chart(page):
+    """The chart titled "Flags raised, by kind" (its title is drawn inside the chart)."""
+    return page.locator("[data-testid='stVegaLiteChart']").filter(
+        has_text=t("reports.chart_by_flag"))
+
+
+def test_reports_count_every_kind_of_flag_raised_help_requests_too(new_page, apps, live_db, db):
+    # A morning at the desk: nine early-arrival notes (resolved), address and insurance
+    # changes, an urgent answer, a walk-away, a walk-in, and one help press still open
+    # (acknowledged, never resolved). Every kind raised is in the chart, the rarest too.
+    now = clock.now()
+    morning = [(FlagKind.EARLY_ARRIVAL, 9, True), (FlagKind.ADDRESS_CHANGE, 3, True),
+               (FlagKind.INSURANCE_CHANGE, 2, False), (FlagKind.URGENT_ANSWER, 2, True),
+               (FlagKind.LEFT_KIOSK, 2, False), (FlagKind.WALK_IN, 1, True),
+               (FlagKind.PHONE_CHANGE, 1, True), (FlagKind.HELP_REQUEST, 1, False)]
+    visits = [new_visit(db, live_db.tz, signed=False) for _ in range(3)]
+    with session_scope(db) as session:
+        for kind, times, resolved in morning:
+            for visit in (visits * 9)[:times]:
+                flag = flags.raise_flag(
+                    session, kind=kind, severity=FlagSeverity.WARNING, now=now,
+                    patient_id=visit.patient_id, appointment_id=visit.appointment_id,
+                    kiosk_id="lobby-2", new_value={"step": "insurance"})
+                if resolved:
+                    flag.status, flag.resolved_at = FlagStatus.ACCEPTED, now
+                else:
+                    flag.acknowledged_at = now
+    page = _open_signed_in(new_page, apps, "reports", "manager")
+    chart = _flags_chart(page)
+    expect(chart).to_have_count(1)
+    chart.scroll_into_view_if_needed()
+    _shot(page, "manager-reports-flags.png")
+    # Each kind has its bar, not only its label: Vega-Lite names each bar for a screen
+    # reader with its fields ("Raised: 1; Kind: Help requested; ...").
+    expect(chart.get_by_text(t("flag.help_request"), exact=True)).to_be_visible()
+    named = chart.locator("[aria-roledescription='bar']").evaluate_all(
+        "bars => bars.map(bar => bar.getAttribute('aria-label'))")
+    for kind, times, _ in morning:
+        label = t(f"flag.{kind.value}")
+        assert [n for n in named if f": {label}" in n and f"{t('reports.raised')}: {times}"
+                in n], (label, named)
+    # Counts on a whole-number axis: no "0.5" tick between 0 and 1.
+    ticks = chart.locator("g.role-axis-label text").all_text_contents()
+    assert ticks and not [tick for tick in ticks if re.fullmatch(r"\d+\.\d+", tick)], ticks
+    # Every chart has a title and a CSV download.
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    for title in (t("reports.chart_by_channel"), t("reports.chart_by_flag")):
+        expect(charts.filter(has_text=title)).to_have_count(1)
+    expect(page.get_by_role("button", name=t("reports.download"))).to_have_count(
+        charts.count() + 2)  # one per chart, and the providers' and locations' tables
+    chart.scroll_into_view_if_needed()
+    _shot(page, "manager-reports-flags.png")
 
 
 def test_reports_open_with_their_metrics(new_page, apps):

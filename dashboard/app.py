@@ -17,6 +17,7 @@ from dashboard import a11y  # noqa: E402
 from dashboard.auth import current_staff, sign_in_form, sign_out_button  # noqa: E402
 from dashboard.context import app_context  # noqa: E402
 from dashboard.screens import display  # noqa: E402
+from dashboard.style import apply_dashboard_style  # noqa: E402
 from shared.i18n import t  # noqa: E402
 from shared.models import StaffRole  # noqa: E402
 from shared.runtime import AppUnavailable  # noqa: E402
@@ -29,6 +30,7 @@ def main() -> None:
     st.set_page_config(page_title="Front desk", page_icon="🗂️", layout="wide",
                        initial_sidebar_state="collapsed")
     a11y.follow_page()
+    apply_dashboard_style()
     try:
         ctx = app_context()
     except AppUnavailable as exc:
@@ -76,7 +78,7 @@ def main() -> None:
     if user is None:
         sign_in_form(ctx)
         return
-    who, out = st.columns([6, 1], vertical_alignment="center")
+    who, out = st.container(key="signed_in_row").columns([6, 1], vertical_alignment="center")
     who.caption(t_plain("dash.signed_in_as", name=user["name"],
                          role=t(f"role.{user['role']}")))
     with out:

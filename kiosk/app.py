@@ -161,8 +161,10 @@ def main() -> None:
         del st.query_params["code"]
         reset()
         find.accept_code(ctx, code)
-        state = kiosk_state()
-        state["last_activity"] = utcnow()
+        kiosk_state()["last_activity"] = utcnow()
+        # Once more from the top, so the page's title and announcement (kiosk/a11y.py, run
+        # above) are the new step's, not the welcome's.
+        st.rerun()
     step = state.get("step", "welcome")
     # First on the page, and pinned to the bottom of the screen by the kiosk's styling, so
     # "Are you still there?" is seen wherever the patient has scrolled.

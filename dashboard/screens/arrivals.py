@@ -31,6 +31,7 @@ from shared.text import plain
 
 REFRESH_SECONDS = 5
 NEW_FOR = timedelta(minutes=1)
+ROW_PX = 30  # a compact row: twelve and more under three alerts on a 1366x768 screen
 # Unless the whole day is asked for (or searched), the board shows the appointments from a
 # little before now to a few hours ahead, and everyone who is here: a busy day's 1,000 rows
 # would cost every open screen a full re-read and re-send every few seconds.
@@ -64,7 +65,7 @@ def _alert_strip(user: dict) -> None:
             line, button = st.columns([9, 1], vertical_alignment="center")
             text = alert_text(alert, ctx.settings.tz)
             if alert.taken_at is None:
-                line.error(text, icon="🚨")
+                line.error(text, icon=":material/priority_high:")
                 if button.button(t("dash.acknowledge"), key=f"ack_{alert.flag_id}",
                                  width="stretch"):
                     with session_scope(ctx.engine) as session:
@@ -72,7 +73,7 @@ def _alert_strip(user: dict) -> None:
                                            staff_user_id=user["user_id"], now=utcnow())
                     st.rerun()
             else:
-                line.info(text, icon="✔️")
+                line.info(text, icon=":material/check:")
 
 
 def alert_text(alert: AlertRow, tz) -> str:
@@ -115,15 +116,21 @@ def _filters() -> None:
         providers = session.scalars(select(Provider.display_name).order_by(
             Provider.display_name)).all()
         locations = session.scalars(select(Location.name).order_by(Location.name)).all()
-    cols = st.columns([2, 2, 2, 3, 2], vertical_alignment="bottom")
-    cols[0].multiselect(t("dash.filter_provider"), options=providers, key="filter_provider")
-    cols[1].multiselect(t("dash.filter_location"), options=locations, key="filter_location")
+    # One row, labels inside the fields (still their accessible names): the board's rows
+    # start higher on a laptop screen.
+    hidden = {"label_visibility": "collapsed"}
+    cols = st.columns([2, 2, 2, 3, 1.4, 1.2], vertical_alignment="center")
+    cols[0].multiselect(t("dash.filter_provider"), options=providers, key="filter_provider",
+                        placeholder=t("dash.filter_provider"), **hidden)
+    cols[1].multiselect(t("dash.filter_location"), options=locations, key="filter_location",
+                        placeholder=t("dash.filter_location"), **hidden)
     cols[2].multiselect(t("dash.filter_status"), options=[s.value for s in AppointmentStatus],
-                        format_func=lambda s: t(f"status.{s}"), key="filter_status")
-    cols[3].text_input(t("dash.search"), key="filter_search")
-    with cols[4]:
-        st.checkbox(t("dash.show_finished"), key="filter_show_finished")
-        st.checkbox(t("dash.whole_day"), key="filter_whole_day")
+                        format_func=lambda s: t(f"status.{s}"), key="filter_status",
+                        placeholder=t("dash.filter_status"), **hidden)
+    cols[3].text_input(t("dash.search"), key="filter_search", placeholder=t("dash.search"),
+                       **hidden)
+    cols[4].checkbox(t("dash.show_finished"), key="filter_show_finished")
+    cols[5].checkbox(t("dash.whole_day"), key="filter_whole_day")
 
 
 def _board_filter(now: datetime) -> BoardFilter:
@@ -197,14 +204,16 @@ def _board() -> None:
                 " · " + t("dash.left_kiosk_at", step=t(f"patient.step_{r.left_kiosk_at}"))
                 if r.left_kiosk_at else ""),
             t("dash.col_arrived"): format_time(r.arrived_at, tz) if r.arrived_at else "",
-            t("dash.col_waiting"): waiting,
+            # Whole minutes as text, blank when not waiting: never "None" or "45.0".
+            t("dash.col_waiting"): "" if waiting is None else str(waiting),
             t("dash.col_flags"): f"⚑ {r.open_flags}" if r.open_flags else "",
         })
     waiting_col = t("dash.col_waiting")
 
-    def colour(value: object) -> str:
-        if value is None or pd.isna(value):
+    def colour(text: str) -> str:
+        if not text:
             return ""
+        value = int(text)
         if value >= rules.wait_red_minutes:
             return "background-color: #FDE2E1; color: #8A1C12; font-weight: 700"
         if value >= rules.wait_amber_minutes:
@@ -214,13 +223,12 @@ def _board() -> None:
     frame = pd.DataFrame(table)
     styled = frame
     if not frame.empty:
-        # Whole minutes, blank when not waiting: a column holding None would otherwise turn
-        # to floats ("45.000000", "None") and never be coloured.
-        frame[waiting_col] = frame[waiting_col].astype("Int64")
-        styled = frame.style.map(colour, subset=[waiting_col]).format(
-            na_rep="", subset=[waiting_col])
-    st.dataframe(styled, hide_index=True, width="stretch",
-                 height=min(40 + 35 * max(len(table), 1), 800), key="arrivals_table")
+        styled = frame.style.map(colour, subset=[waiting_col])
+    st.dataframe(styled, hide_index=True, width="stretch", row_height=ROW_PX,
+                 height=min(ROW_PX + 4 + ROW_PX * max(len(table), 1), 760),
+                 column_config={t("dash.col_status"): st.column_config.TextColumn(
+                     width="medium")},
+                 placeholder="", key="arrivals_table")
 
 
 page()

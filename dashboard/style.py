@@ -1,0 +1,32 @@
+"""The desk's screens are read at a glance on a 1366x768 laptop: a compact header, one line
+per alert and filters in one row, so the board shows at least twelve appointments under three
+alerts. Only spacing and sizes change here; colours and focus come from Streamlit's theme and
+dashboard/a11y.py."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+DASHBOARD_CSS = """<style>
+/* The top navigation lives in Streamlit's header: start the page right under it. */
+[data-testid="stMainBlockContainer"], .block-container {
+  padding-top: 3.3rem !important; padding-bottom: 1.5rem !important; }
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { gap: 0.55rem; }
+[data-testid="stMainBlockContainer"] h1 {
+  font-size: 1.75rem !important; line-height: 1.2 !important; padding: 0.1rem 0 !important; }
+[data-testid="stMainBlockContainer"] h2 {
+  font-size: 1.35rem !important; padding: 0.2rem 0 !important; }
+/* The alert strip: one line per alert, its button the line's height. */
+.st-key-alert_strip { padding: 0.4rem 0.6rem !important; gap: 0.3rem !important; }
+.st-key-alert_strip [data-testid="stAlertContainer"] { padding: 0.3rem 0.8rem !important; }
+.st-key-alert_strip [data-testid="stAlertContainer"] p {
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.st-key-alert_strip .stButton > button { min-height: 2.2rem; padding: 0.1rem 0.6rem; }
+/* "Signed in as ... / Sign out" above every page: one slim line. */
+.st-key-signed_in_row .stButton > button { min-height: 2rem; padding: 0.1rem 0.7rem; }
+</style>"""
+
+
+def apply_dashboard_style() -> None:
+    """Once a run, right after the page config."""
+    st.html(DASHBOARD_CSS)

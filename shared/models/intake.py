@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,7 +43,19 @@ class KioskQuestion(Base):
 
     @property
     def current(self) -> KioskQuestionVersion:
+        """The latest version: the published one, or a draft being written on top of it."""
         return self.versions[-1]
+
+    @property
+    def published_version(self) -> KioskQuestionVersion | None:
+        """The version patients are asked: the latest published one (None: only a draft)."""
+        return next((v for v in reversed(self.versions) if not v.draft), None)
+
+    @property
+    def draft_version(self) -> KioskQuestionVersion | None:
+        """An unpublished version on top of the published one, if a manager saved one."""
+        latest = self.versions[-1] if self.versions else None
+        return latest if latest is not None and latest.draft else None
 
 
 class KioskQuestionVersion(Base):
@@ -72,6 +85,9 @@ class KioskQuestionVersion(Base):
     flag_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # A draft is asked of no patient until a manager publishes it; a version made without
+    # saying (the demo, an import) is published as it is written.
+    draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     question: Mapped[KioskQuestion] = relationship(back_populates="versions")
 

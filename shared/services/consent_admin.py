@@ -1,10 +1,12 @@
 """Managers keep the consent forms: versions with an effective date, which visits need them,
 and how often they are re-signed. Publishing a version makes patients sign it at their next
-check-in; earlier signatures stay tied to the version they signed."""
+check-in; earlier signatures stay tied to the version they signed. A version whose English
+changed while its Spanish did not is marked: the Spanish is out of date."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from shared.errors import DomainError
 from shared.models import ConsentForm, ConsentFormVersion, ConsentRenewal, utcnow
 from shared.services import audit
+from shared.services.translation import outdated_parts
 
 KEY = re.compile(r"[a-z][a-z0-9_]{1,59}")
 MAX_TITLE = 200  # the title columns' length: refused the same on SQLite and PostgreSQL
@@ -36,6 +39,20 @@ def forms(session: Session) -> list[ConsentForm]:
     return list(session.scalars(
         select(ConsentForm).options(selectinload(ConsentForm.versions)).order_by(ConsentForm.id)
     ))
+
+
+def spanish_outdated(versions: Sequence[ConsentFormVersion]) -> list[str]:
+    """Where the latest of these versions (one form's, oldest first) has Spanish written for
+    an English since changed: "title", "body". It stays so, version after version, until
+    someone saves that Spanish."""
+    return outdated_parts([{"title": (v.title_en, v.title_es), "body": (v.body_en, v.body_es)}
+                           for v in versions])
+
+
+def spanish_outdated_by_version(form: ConsentForm) -> dict[int, list[str]]:
+    """For each version of the form (by id), the parts whose Spanish was out of date in it."""
+    ordered = sorted(form.versions, key=lambda v: v.version)
+    return {v.id: spanish_outdated(ordered[: i + 1]) for i, v in enumerate(ordered)}
 
 
 def _check_draft(draft: FormDraft, *, spanish: bool) -> None:

@@ -1,12 +1,15 @@
 """Managers tune the kiosk's questions: definitions validated before they reach a patient,
-edits as new versions (answers keep the wording the patient saw), reordering, deactivation,
-and a JSON export/import to copy a question set between clinics."""
+edits as new versions (answers keep the wording the patient saw), saved as a draft that no
+patient is asked until it is published, Spanish marked out of date when the English changed
+under it, reordering, deactivation, and a JSON export/import to copy a question set between
+clinics."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,6 +26,7 @@ from shared.models import (
     utcnow,
 )
 from shared.services import audit
+from shared.services.translation import outdated_parts
 
 Q = QuestionType
 KEY = re.compile(r"[a-z][a-z0-9_]{1,59}")
@@ -159,74 +163,228 @@ def validate_set(definitions: list[QuestionDefinition], *, spanish: bool) -> Non
         seen[d.key] = d
 
 
-def current_set(session: Session, *, include_inactive: bool = False
-                ) -> list[tuple[KioskQuestion, QuestionDefinition]]:
+def _questions(session: Session, *, include_inactive: bool = False) -> list[KioskQuestion]:
     query = (select(KioskQuestion).options(selectinload(KioskQuestion.versions))
              .order_by(KioskQuestion.position, KioskQuestion.id))
     if not include_inactive:
         query = query.where(KioskQuestion.active.is_(True))
+    return [q for q in session.scalars(query) if q.versions]
+
+
+def current_set(session: Session, *, include_inactive: bool = False
+                ) -> list[tuple[KioskQuestion, QuestionDefinition]]:
+    """The set a manager works on: each question's latest version, a draft included."""
     return [(q, QuestionDefinition.from_version(q.key, q.current))
-            for q in session.scalars(query) if q.versions]
+            for q in _questions(session, include_inactive=include_inactive)]
+
+
+def published_set(session: Session) -> list[tuple[KioskQuestion, QuestionDefinition]]:
+    """The set patients are asked: each active question's published version (a question that
+    is only a draft so far is left out)."""
+    return [(q, QuestionDefinition.from_version(q.key, published))
+            for q in _questions(session)
+            if (published := q.published_version) is not None]
+
+
+# --- Spanish written for an older English ---------------------------------------------------
+
+
+def _question_parts(v: KioskQuestionVersion | QuestionDefinition) -> dict[str, tuple[str, str]]:
+    parts = {"text": (v.text_en, v.text_es), "help": (v.help_en, v.help_es)}
+    for choice in v.choices:
+        parts[f"choice:{choice.get('value', '')}"] = (choice.get("en", ""), choice.get("es", ""))
+    return parts
+
+
+def spanish_outdated(versions: Sequence[KioskQuestionVersion]) -> list[str]:
+    """Where the latest of these versions (one question's, oldest first) has Spanish written
+    for an English since changed: "text", "help" or "choice:<value>". It stays so, version
+    after version, until someone saves that Spanish."""
+    return outdated_parts([_question_parts(v) for v in versions])
+
+
+@dataclass(frozen=True)
+class QuestionStatus:
+    """One question as the managers' list shows it."""
+
+    key: str
+    definition: QuestionDefinition  # the latest version: a draft, if there is one
+    version: int
+    draft: bool  # the latest version is a draft: patients are still asked `published`
+    published: QuestionDefinition | None  # what patients are asked (None: only a draft)
+    spanish_outdated: list[str]
+
+
+def overview(session: Session) -> list[QuestionStatus]:
+    """The active questions in the clinic's order, each with its draft and Spanish state."""
+    statuses = []
+    for q in _questions(session):
+        latest, published = q.current, q.published_version
+        statuses.append(QuestionStatus(
+            key=q.key, definition=QuestionDefinition.from_version(q.key, latest),
+            version=latest.version, draft=latest.draft,
+            published=None if published is None
+            else QuestionDefinition.from_version(q.key, published),
+            spanish_outdated=spanish_outdated(q.versions)))
+    return statuses
+
+
+# --- Writing versions -----------------------------------------------------------------------
+
+
+def _fill(version: KioskQuestionVersion, d: QuestionDefinition) -> None:
+    version.type = QuestionType(d.type)
+    version.text_en, version.text_es = d.text_en.strip(), d.text_es.strip()
+    version.help_en, version.help_es = d.help_en.strip(), d.help_es.strip()
+    version.required = d.required
+    version.choices = list(d.choices)
+    version.min_value, version.max_value = d.min_value, d.max_value
+    version.visit_types = list(d.visit_types)
+    version.provider_ids = list(d.provider_ids)
+    version.location_ids = list(d.location_ids)
+    version.condition = d.condition
+    version.flag_rules = list(d.flag_rules)
 
 
 def _new_version(session: Session, question: KioskQuestion, d: QuestionDefinition,
-                 staff_user_id: int | None) -> KioskQuestionVersion:
+                 staff_user_id: int | None, *, draft: bool = False) -> KioskQuestionVersion:
     number = (question.versions[-1].version + 1) if question.versions else 1
-    version = KioskQuestionVersion(
-        question=question, version=number, type=QuestionType(d.type), text_en=d.text_en.strip(),
-        text_es=d.text_es.strip(), help_en=d.help_en.strip(), help_es=d.help_es.strip(),
-        required=d.required, choices=d.choices, min_value=d.min_value, max_value=d.max_value,
-        visit_types=d.visit_types, provider_ids=d.provider_ids, location_ids=d.location_ids,
-        condition=d.condition, flag_rules=d.flag_rules, created_at=utcnow(),
-        created_by_id=staff_user_id,
-    )
+    version = KioskQuestionVersion(question=question, version=number, created_at=utcnow(),
+                                   created_by_id=staff_user_id, draft=draft)
+    _fill(version, d)
     session.add(version)
     return version
 
 
-def save_question(session: Session, d: QuestionDefinition, *, spanish: bool,
-                  staff_user_id: int | None) -> KioskQuestion:
-    """Create a question, or edit one by adding a version. The whole active set is checked
-    with the change in place before anything is written."""
-    existing = current_set(session)
-    keys = [q.key for q, _ in existing]
-    proposed = [d if q.key == d.key else old for q, old in existing]
-    if d.key not in keys:
+def _write(session: Session, question: KioskQuestion, d: QuestionDefinition,
+           staff_user_id: int | None, *, publish: bool) -> bool:
+    """Put `d` on the question: as its draft (written over the draft there is: no patient
+    was asked it, so no answer points at it) or published. A definition equal to the
+    published one needs no version, and a draft back to it is dropped. Whether anything
+    changed."""
+    published, draft = question.published_version, question.draft_version
+    if published is not None and QuestionDefinition.from_version(question.key, published) == d:
+        if draft is None:
+            return False
+        question.versions.remove(draft)
+        session.delete(draft)
+        return True
+    if draft is not None:
+        if QuestionDefinition.from_version(question.key, draft) != d:
+            _fill(draft, d)
+            draft.created_at, draft.created_by_id = utcnow(), staff_user_id
+        elif not publish:
+            return False
+        draft.draft = not publish
+        return True
+    _new_version(session, question, d, staff_user_id, draft=not publish)
+    return True
+
+
+def _in_place(pairs: list[tuple[KioskQuestion, QuestionDefinition]], d: QuestionDefinition
+              ) -> list[QuestionDefinition]:
+    """The set with `d` in its question's place, or last when it is new there."""
+    proposed = [d if q.key == d.key else old for q, old in pairs]
+    if d.key not in [q.key for q, _ in pairs]:
         proposed.append(d)
-    validate_set(proposed, spanish=spanish)
+    return proposed
+
+
+def _check_publishable(session: Session, d: QuestionDefinition, *, spanish: bool) -> None:
+    """The set patients would be asked with `d` published must hold: a condition may only
+    point at a question patients are asked already, not at another draft."""
+    published = published_set(session)
+    target = (d.condition or {}).get("question")
+    if target and target not in [q.key for q, _ in published] and target in [
+            q.key for q, _ in current_set(session)]:
+        raise _fail("condition on a draft", "questions_admin.depends_on_draft", d.key)
+    validate_set(_in_place(published, d), spanish=spanish)
+
+
+def save_question(session: Session, d: QuestionDefinition, *, spanish: bool,
+                  staff_user_id: int | None, publish: bool = True) -> KioskQuestion:
+    """Create a question, or edit one, as a draft or published at once. The whole set is
+    checked with the change in place before anything is written (the set being written,
+    and when publishing the set patients will be asked). Patients are asked a draft only once
+    it is published; a published edit is a new version, so answers keep their wording."""
+    existing = current_set(session)
+    validate_set(_in_place(existing, d), spanish=spanish)
     question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == d.key))
+    if publish:
+        _check_publishable(session, d, spanish=spanish)
     end = max((q.position for q, _ in existing), default=0) + 1
     if question is None:
         question = KioskQuestion(key=d.key, position=end, active=True)
         session.add(question)
         session.flush()
-    elif question.active and question.versions and QuestionDefinition.from_version(
-            question.key, question.current) == d:
-        return question  # nothing changed: no new version
     elif not question.active:
         # Validated above as the last question, so that is where it comes back.
         question.position = end
         question.active = True
-    if not question.versions or QuestionDefinition.from_version(question.key,
-                                                                question.current) != d:
-        _new_version(session, question, d, staff_user_id)
+    if not _write(session, question, d, staff_user_id, publish=publish):
+        return question  # nothing changed: no new version
     session.flush()
-    audit.record(session, actor_type="staff", actor_id=staff_user_id, action="question.saved",
+    latest = question.versions[-1]
+    audit.record(session, actor_type="staff", actor_id=staff_user_id,
+                 action="question.draft_saved" if latest.draft else "question.saved",
                  record_type="kiosk_question", record_id=question.id,
-                 detail={"question_version_id": question.versions[-1].id})
+                 detail={"question_version_id": latest.id})
     return question
+
+
+def _question(session: Session, key: str) -> KioskQuestion:
+    question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == key))
+    if question is None:
+        raise _fail("unknown", "questions_admin.bad_key", key)
+    return question
+
+
+def publish(session: Session, key: str, *, spanish: bool, staff_user_id: int | None
+            ) -> KioskQuestionVersion:
+    """Publish a question's draft: patients are asked it from their next check-in on."""
+    question = _question(session, key)
+    draft = question.draft_version
+    if draft is None:
+        raise _fail("no draft", "questions_admin.no_draft", key)
+    definition = QuestionDefinition.from_version(key, draft)
+    validate_set(_in_place(current_set(session), definition), spanish=spanish)
+    _check_publishable(session, definition, spanish=spanish)
+    draft.draft = False
+    session.flush()
+    audit.record(session, actor_type="staff", actor_id=staff_user_id,
+                 action="question.published", record_type="kiosk_question",
+                 record_id=question.id, detail={"question_version_id": draft.id})
+    return draft
+
+
+def discard_draft(session: Session, key: str, *, staff_user_id: int | None) -> None:
+    """Drop a question's draft; patients go on being asked the published version. A question
+    that was only ever a draft has nothing left to ask and is deactivated."""
+    question = _question(session, key)
+    draft = question.draft_version
+    if draft is None:
+        raise _fail("no draft", "questions_admin.no_draft", key)
+    if question.published_version is None:
+        deactivate(session, key, staff_user_id=staff_user_id)
+        return
+    question.versions.remove(draft)
+    session.delete(draft)
+    session.flush()
+    audit.record(session, actor_type="staff", actor_id=staff_user_id,
+                 action="question.draft_discarded", record_type="kiosk_question",
+                 record_id=question.id)
 
 
 def deactivate(session: Session, key: str, *, staff_user_id: int | None) -> None:
     """A question in use is deactivated, never deleted; a later one that depends on it is
-    refused first."""
-    remaining = [d for q, d in current_set(session) if q.key != key]
-    dependents = [d.key for d in remaining if (d.condition or {}).get("question") == key]
-    if dependents:
-        raise _fail("in use by a condition", "questions_admin.has_dependents", dependents[0])
-    question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == key))
-    if question is None:
-        raise _fail("unknown", "questions_admin.bad_key", key)
+    refused first (in the set being written, and in the set patients are asked)."""
+    for pairs in (current_set(session), published_set(session)):
+        dependents = [d.key for q, d in pairs
+                      if q.key != key and (d.condition or {}).get("question") == key]
+        if dependents:
+            raise _fail("in use by a condition", "questions_admin.has_dependents",
+                        dependents[0])
+    question = _question(session, key)
     question.active = False
     audit.record(session, actor_type="staff", actor_id=staff_user_id,
                  action="question.deactivated", record_type="kiosk_question",
@@ -235,7 +393,7 @@ def deactivate(session: Session, key: str, *, staff_user_id: int | None) -> None
 
 def move(session: Session, key: str, offset: int, *, staff_user_id: int | None) -> None:
     """Move a question up (-1) or down (+1); a move that would put a question before the one
-    its condition depends on is refused."""
+    its condition depends on is refused, whether in a draft or in what patients are asked."""
     pairs = current_set(session)
     keys = [q.key for q, _ in pairs]
     if key not in keys:
@@ -247,6 +405,8 @@ def move(session: Session, key: str, offset: int, *, staff_user_id: int | None) 
     reordered = list(pairs)
     reordered[i], reordered[j] = reordered[j], reordered[i]
     validate_set([d for _, d in reordered], spanish=False)
+    published = {q.key: d for q, d in published_set(session)}
+    validate_set([published[q.key] for q, _ in reordered if q.key in published], spanish=False)
     for position, (question, _) in enumerate(reordered, start=1):
         question.position = position
     audit.record(session, actor_type="staff", actor_id=staff_user_id, action="question.moved",
@@ -254,8 +414,9 @@ def move(session: Session, key: str, offset: int, *, staff_user_id: int | None) 
 
 
 def export_json(session: Session) -> str:
+    """The set patients are asked, as a file (drafts stay in this clinic)."""
     return json.dumps(
-        {"format": EXPORT_FORMAT, "questions": [asdict(d) for _, d in current_set(session)]},
+        {"format": EXPORT_FORMAT, "questions": [asdict(d) for _, d in published_set(session)]},
         ensure_ascii=False, indent=2,
     )
 
@@ -313,8 +474,9 @@ def _well_typed(d: QuestionDefinition) -> bool:
 
 def import_set(session: Session, raw: bytes | str, *, spanish: bool,
                staff_user_id: int | None) -> int:
-    """Replace the active question set with the file's: validated whole before any change.
-    Questions missing from the file are deactivated, never deleted."""
+    """Replace the active question set with the file's, published: validated whole before any
+    change. Questions missing from the file are deactivated, never deleted; a draft of a
+    question in the file gives way to the file's version."""
     definitions = parse_import(raw)
     validate_set(definitions, spanish=spanish)
     incoming = {d.key for d in definitions}
@@ -329,9 +491,7 @@ def import_set(session: Session, raw: bytes | str, *, spanish: bool,
             session.flush()
             _new_version(session, question, d, staff_user_id)
         else:
-            if not question.versions or QuestionDefinition.from_version(
-                    question.key, question.current) != d:
-                _new_version(session, question, d, staff_user_id)
+            _write(session, question, d, staff_user_id, publish=True)
             question.active = True
             question.position = position
     session.flush()

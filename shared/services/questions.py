@@ -54,15 +54,16 @@ def _applies(v: KioskQuestionVersion, appointment: Appointment) -> bool:
 
 
 def questions_for_visit(session: Session, appointment: Appointment) -> list[Asked]:
-    """The active questions that apply to this visit, in the clinic's order."""
+    """The active questions that apply to this visit, in the clinic's order, each in its
+    published version: a draft a manager is still writing is never asked."""
     questions = session.scalars(
         select(KioskQuestion)
         .options(selectinload(KioskQuestion.versions))
         .where(KioskQuestion.active.is_(True))
         .order_by(KioskQuestion.position, KioskQuestion.id)
     ).all()
-    return [Asked(q.key, q.current) for q in questions if q.versions and _applies(q.current,
-                                                                                     appointment)]
+    published = [(q.key, q.published_version) for q in questions]
+    return [Asked(key, v) for key, v in published if v is not None and _applies(v, appointment)]
 
 
 def condition_holds(condition: dict[str, Any] | None, answers: dict[str, Any]) -> bool:

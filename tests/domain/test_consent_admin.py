@@ -35,6 +35,8 @@ from shared.services.consent_admin import (
     publish,
     save_form,
     set_active,
+    spanish_outdated,
+    spanish_outdated_by_version,
 )
 from tests.factories import DEFAULT_START, image_bytes, make_appointment, make_patient
 
@@ -468,3 +470,37 @@ def test_the_signed_text_hash_is_of_the_version_shown(
 
     assert signature.text_sha256 == text_hash(PRIVACY_V1.title_en, PRIVACY_V1.body_en)
     assert signature.signed_at == NOW.astimezone(UTC)
+
+
+# --- Spanish written for an older English --------------------------------------------------------
+
+
+def test_english_edited_without_the_spanish_marks_the_version_out_of_date(
+        session: Session, manager: StaffUser) -> None:
+    form = new_form(session, manager)
+    v1 = published(session, manager, form)
+    english_only = replace(PRIVACY_V2, body_es=PRIVACY_V1.body_es)
+    v2 = draft(session, manager, form, english_only)
+    session.commit()
+    form = forms(session)[0]
+    assert spanish_outdated(form.versions) == ["body"]
+    assert spanish_outdated_by_version(form) == {v1.id: [], v2.id: ["body"]}
+    # A new title in English only: the body's Spanish is still the old one too.
+    v3 = draft(session, manager, form, replace(english_only, title_en="Privacy notice"))
+    session.commit()
+    assert spanish_outdated_by_version(forms(session)[0])[v3.id] == ["title", "body"]
+    # Someone saves the Spanish: the newest version is current again; the older keep theirs.
+    v4 = draft(session, manager, form, replace(PRIVACY_V2, title_en="Privacy notice",
+                                               title_es="Aviso de privacidad"))
+    session.commit()
+    by_version = spanish_outdated_by_version(forms(session)[0])
+    assert by_version[v4.id] == [] and by_version[v2.id] == ["body"]
+
+
+def test_both_languages_edited_together_are_current(
+        session: Session, manager: StaffUser) -> None:
+    form = new_form(session, manager)
+    published(session, manager, form)
+    draft(session, manager, form, PRIVACY_V2)
+    session.commit()
+    assert spanish_outdated(forms(session)[0].versions) == []

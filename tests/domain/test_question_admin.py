@@ -31,14 +31,19 @@ from shared.services.question_admin import (
     QuestionDefinition,
     current_set,
     deactivate,
+    discard_draft,
     export_json,
     import_set,
     move,
+    overview,
+    publish,
+    published_set,
     save_question,
     validate_definition,
     validate_set,
 )
 from shared.services.questions import Asked, questions_for_visit, save_answer, saved_answers
+from shared.services.translation import outdated_parts
 from tests.factories import DEFAULT_START, make_appointment, make_staff_user
 
 NOW = DEFAULT_START - timedelta(minutes=6)
@@ -831,3 +836,213 @@ def test_a_rule_no_answer_can_match_is_refused() -> None:
         assert exc.key == "questions_admin.bad_rule"
     else:
         raise AssertionError("a rule that can never fire was accepted")
+
+
+# --- Drafts: a half-made change never reaches a patient -----------------------------------------
+
+
+def save_draft(session: Session, d: QuestionDefinition, manager: StaffUser, *,
+               spanish: bool = True) -> KioskQuestion:
+    return save_question(session, d, spanish=spanish, staff_user_id=manager.id, publish=False)
+
+
+def asked_text(session: Session, key: str) -> str | None:
+    """The wording the kiosk asks a patient today, read in a fresh session."""
+    with Session(session.get_bind()) as fresh:
+        return next((a.version.text_en for a in questions_for_visit(fresh, _any_visit(fresh))
+                     if a.key == key), None)
+
+
+def _any_visit(session: Session) -> Appointment:
+    return session.scalars(select(Appointment)).first()
+
+
+def test_a_draft_edit_is_not_asked_until_it_is_published(
+        session: Session, manager: StaffUser) -> None:
+    make_appointment(session)
+    save_all(session, clinic_set(), manager)
+    published_text = chest_pain().text_en
+    save_draft(session, chest_pain(text_en="Chest pain or short of breath now?"), manager)
+    session.commit()
+    assert asked_text(session, "chest_pain") == published_text
+    status = next(s for s in overview(session) if s.key == "chest_pain")
+    assert status.draft and status.version == 2
+    assert status.definition.text_en == "Chest pain or short of breath now?"
+    assert status.published is not None and status.published.text_en == published_text
+    # Saved again as a draft: the same draft, written over (no patient saw it).
+    save_draft(session, chest_pain(text_en="Chest pain or trouble breathing now?"), manager)
+    session.commit()
+    versions = session.scalars(select(KioskQuestionVersion.version).join(KioskQuestion).where(
+        KioskQuestion.key == "chest_pain").order_by(KioskQuestionVersion.version)).all()
+    assert versions == [1, 2]
+    assert asked_text(session, "chest_pain") == published_text
+    publish(session, "chest_pain", spanish=True, staff_user_id=manager.id)
+    session.commit()
+    assert asked_text(session, "chest_pain") == "Chest pain or trouble breathing now?"
+    assert not next(s for s in overview(session) if s.key == "chest_pain").draft
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-3:] == ["question.draft_saved", "question.draft_saved",
+                            "question.published"]
+
+
+def test_answers_keep_the_published_wording_while_a_draft_waits(
+        session: Session, manager: StaffUser) -> None:
+    appointment = make_appointment(session)
+    save_all(session, clinic_set(), manager)
+    save_draft(session, chest_pain(text_en="Draft wording"), manager)
+    asked = next(a for a in questions_for_visit(session, appointment) if a.key == "chest_pain")
+    save_answer(session, appointment, asked, False, language="en", now=NOW, kiosk_id=KIOSK)
+    session.commit()
+    answer = session.scalars(select(Answer)).one()
+    assert answer.question_version.text_en == chest_pain().text_en
+    assert not answer.question_version.draft
+
+
+def test_a_new_question_saved_as_a_draft_is_asked_of_nobody(
+        session: Session, manager: StaffUser) -> None:
+    make_appointment(session)
+    save_all(session, clinic_set(), manager)
+    save_draft(session, weight(), manager)
+    session.commit()
+    assert asked_text(session, "weight_lb") is None
+    assert "weight_lb" in active_keys(session)  # the manager's list shows it, as a draft
+    assert "weight_lb" not in [q.key for q, _ in published_set(session)]
+    assert "weight_lb" not in json.loads(export_json(session))["questions"].__str__()
+    publish(session, "weight_lb", spanish=True, staff_user_id=manager.id)
+    session.commit()
+    assert asked_text(session, "weight_lb") == weight().text_en
+
+
+def test_a_draft_saved_back_to_the_published_wording_is_dropped(
+        session: Session, manager: StaffUser) -> None:
+    save_all(session, clinic_set(), manager)
+    save_draft(session, chest_pain(required=False), manager)
+    save_draft(session, chest_pain(), manager)
+    session.commit()
+    status = next(s for s in overview(session) if s.key == "chest_pain")
+    assert not status.draft and status.version == 1
+
+
+def test_discarding_a_draft_keeps_the_published_version(
+        session: Session, manager: StaffUser) -> None:
+    make_appointment(session)
+    save_all(session, clinic_set(), manager)
+    save_draft(session, chest_pain(text_en="Half-written"), manager)
+    discard_draft(session, "chest_pain", staff_user_id=manager.id)
+    session.commit()
+    assert asked_text(session, "chest_pain") == chest_pain().text_en
+    assert not next(s for s in overview(session) if s.key == "chest_pain").draft
+    with pytest.raises(DefinitionInvalid) as exc:
+        publish(session, "chest_pain", spanish=True, staff_user_id=manager.id)
+    refused(exc, "questions_admin.no_draft", "chest_pain")
+
+
+def test_a_draft_cannot_be_published_before_the_draft_it_depends_on(
+        session: Session, manager: StaffUser) -> None:
+    save_all(session, [chest_pain()], manager)
+    save_draft(session, new_allergies(), manager)
+    save_draft(session, allergy_details(), manager)
+    session.commit()
+    before = stored(session)
+    with pytest.raises(DefinitionInvalid) as exc:
+        publish(session, "new_allergy_details", spanish=True, staff_user_id=manager.id)
+    refused(exc, "questions_admin.depends_on_draft", "new_allergy_details")
+    session.rollback()
+    assert stored(session) == before
+    publish(session, "new_allergies", spanish=True, staff_user_id=manager.id)
+    publish(session, "new_allergy_details", spanish=True, staff_user_id=manager.id)
+    session.commit()
+    assert [q.key for q, _ in published_set(session)] == [
+        "chest_pain", "new_allergies", "new_allergy_details"]
+
+
+def test_an_import_replaces_a_waiting_draft_and_publishes(
+        session: Session, manager: StaffUser) -> None:
+    make_appointment(session)
+    save_all(session, clinic_set(), manager)
+    exported = export_json(session)
+    save_draft(session, chest_pain(text_en="Draft wording"), manager)
+    import_set(session, exported, spanish=True, staff_user_id=manager.id)
+    session.commit()
+    status = next(s for s in overview(session) if s.key == "chest_pain")
+    assert not status.draft and status.definition == chest_pain()
+    assert asked_text(session, "chest_pain") == chest_pain().text_en
+
+
+# --- Spanish written for an older English --------------------------------------------------------
+
+
+def outdated(session: Session, key: str) -> list[str]:
+    return next(s for s in overview(session) if s.key == key).spanish_outdated
+
+
+def test_english_edited_without_the_spanish_marks_the_spanish_out_of_date(
+        session: Session, manager: StaffUser) -> None:
+    save_all(session, clinic_set(), manager)
+    assert outdated(session, "chest_pain") == []
+    save(session, chest_pain(text_en="Do you have chest pain or shortness of breath now?"),
+         manager)
+    assert outdated(session, "chest_pain") == ["text"]
+    # A later edit of something else leaves the mark: the Spanish is still the old one.
+    save(session, chest_pain(text_en="Do you have chest pain or shortness of breath now?",
+                             required=False), manager)
+    assert outdated(session, "chest_pain") == ["text"]
+    # Someone saves the Spanish: the mark goes.
+    save(session, chest_pain(text_en="Do you have chest pain or shortness of breath now?",
+                             text_es="¿Tiene dolor de pecho o le falta el aire ahora?",
+                             required=False), manager)
+    assert outdated(session, "chest_pain") == []
+
+
+def test_help_and_each_choice_are_marked_on_their_own(
+        session: Session, manager: StaffUser) -> None:
+    save_all(session, clinic_set(), manager)
+    save(session, chest_pain(help_en="If yes, tell the front desk now."), manager)
+    assert outdated(session, "chest_pain") == ["help"]
+    choices = [dict(c) for c in summary_delivery().choices]
+    choices[2]["en"] = "Email me"
+    # An English help where no Spanish help was ever written: missing, not out of date.
+    save(session, summary_delivery(choices=choices, help_en="Pick one."), manager)
+    assert outdated(session, "visit_summary_delivery") == ["choice:email"]
+    # A new choice comes with its Spanish: nothing about it is out of date.
+    choices.append({"value": "text", "en": "Text message", "es": "Mensaje de texto"})
+    save(session, summary_delivery(choices=choices, help_en="Pick one."), manager)
+    assert outdated(session, "visit_summary_delivery") == ["choice:email"]
+    choices[2]["es"] = "Correo electrónico, por favor"
+    save(session, summary_delivery(choices=choices, help_en="Pick one."), manager)
+    assert outdated(session, "visit_summary_delivery") == []
+
+
+def test_putting_back_the_english_the_spanish_was_written_for_clears_the_mark(
+        session: Session, manager: StaffUser) -> None:
+    save_all(session, clinic_set(), manager)
+    save(session, new_allergies(text_en="Any new allergies?"), manager)
+    assert outdated(session, "new_allergies") == ["text"]
+    save(session, new_allergies(), manager)
+    assert outdated(session, "new_allergies") == []
+
+
+def test_a_draft_shows_its_spanish_state_before_it_is_published(
+        session: Session, manager: StaffUser) -> None:
+    save_all(session, clinic_set(), manager)
+    save_draft(session, chest_pain(text_en="Chest pain now?"), manager)
+    assert outdated(session, "chest_pain") == ["text"]
+    save_draft(session, chest_pain(text_en="Chest pain now?", text_es="¿Dolor de pecho ahora?"),
+               manager)
+    assert outdated(session, "chest_pain") == []
+
+
+@pytest.mark.parametrize(("history", "expected"), [
+    ([], []),
+    ([{"text": ("A", "a")}], []),
+    ([{"text": ("A", "a")}, {"text": ("B", "a")}], ["text"]),
+    ([{"text": ("A", "a")}, {"text": ("B", "a")}, {"text": ("B", "b")}], []),
+    ([{"text": ("A", "a")}, {"text": ("B", "a")}, {"text": ("A", "a")}], []),
+    ([{"text": ("A", "")}, {"text": ("B", "")}], []),  # missing Spanish is not out of date
+    # Someone saved the Spanish again in the last version (back to "a"): it is current.
+    ([{"text": ("A", "a")}, {"text": ("B", "b")}, {"text": ("C", "a")}], []),
+    ([{"text": ("A", "a")}, {"text": ("B", "b")}, {"text": ("C", "b")}], ["text"]),
+    ([{"help": ("A", "a")}, {"text": ("B", "b"), "help": ("A", "a")}], []),
+])
+def test_the_rule_for_spanish_out_of_date(history: list[dict], expected: list[str]) -> None:
+    assert outdated_parts(history) == expected

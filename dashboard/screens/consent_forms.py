@@ -1,4 +1,5 @@
-"""Consent forms, for managers: rules, versions, publishing, and a preview as on the kiosk."""
+"""Consent forms, for managers: rules, versions, publishing, and a preview as on the kiosk.
+A version whose English changed while its Spanish did not is marked, and the form with it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from shared.text import plain
 NEW = 0
 
 
+def _outdated_text(parts: list[str]) -> str:
+    return t("consent_admin.spanish_outdated",
+             parts=", ".join(t(f"consent_admin.part_{part}") for part in parts))
 
 
 def page() -> None:
@@ -25,8 +29,6 @@ def page() -> None:
     ctx = app_context()
     st.title(t("consent_admin.title"))
     flash = st.session_state.pop("consent_flash", None)
-    if flash:
-        st.success(flash)
     with Session(ctx.engine) as session:
         all_forms = consent_admin.forms(session)
         spanish = "es" in clinic_settings.load(session).languages
@@ -35,10 +37,20 @@ def page() -> None:
                     [(v.id, v.version, v.title_en, v.title_es, v.body_en, v.body_es,
                       v.effective_from, v.published_at) for v in f.versions])
                    for f in all_forms]
-    labels = {NEW: t("consent_admin.new")} | {s[0]: s[1] for s in summary}
+        outdated = {vid: parts for f in all_forms
+                    for vid, parts in consent_admin.spanish_outdated_by_version(f).items()}
+    marker = t("consent_admin.spanish_outdated_marker")
+    labels = {NEW: t("consent_admin.new")} | {
+        s[0]: f"{s[1]} · ⚠ {marker}" if s[6] and outdated.get(s[6][-1][0]) else s[1]
+        for s in summary}
     chosen = st.selectbox(t("consent_admin.form"), list(labels), format_func=labels.get,
                           key="consent_form_chosen")
     current = next((s for s in summary if s[0] == chosen), None)
+    if flash:
+        st.success(flash)
+        # A version just added with the English changed and the Spanish not: said at once.
+        if current and current[6] and outdated.get(current[6][-1][0]):
+            st.warning(_outdated_text(outdated[current[6][-1][0]]), icon="⚠️")
     renewals = [r.value for r in ConsentRenewal]
     with st.form(f"consent_rules_{chosen}"):
         key = st.text_input(t("questions_admin.key"), current[1] if current else "",
@@ -67,7 +79,11 @@ def page() -> None:
     for vid, number, title_en, title_es, body_en, body_es, effective, published in reversed(
             versions):
         state = (t("consent_admin.published") if published else t("consent_admin.draft"))
+        if outdated.get(vid):
+            state += f" · ⚠ {marker}"
         with st.expander(f"v{number} · {plain(title_en)} · {effective:%m/%d/%Y} · {state}"):
+            if outdated.get(vid):
+                st.warning(_outdated_text(outdated[vid]))
             language = st.segmented_control(t("kiosk.language"), list(LANGUAGES), default="en",
                                             format_func=LANGUAGES.get, key=f"cf_lang_{vid}")
             title, body = ((title_es or title_en, body_es or body_en) if language == "es"
@@ -81,6 +97,8 @@ def page() -> None:
                 st.rerun()
     st.subheader(t("consent_admin.new_version"))
     latest = versions[-1] if versions else None
+    if latest is not None and outdated.get(latest[0]):
+        st.warning(_outdated_text(outdated[latest[0]]), icon="⚠️")
     with st.form(f"consent_version_{form_id}", clear_on_submit=False):
         c1, c2 = st.columns(2)
         title_en = c1.text_input(t("consent_admin.title_en"), latest[2] if latest else "",

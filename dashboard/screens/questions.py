@@ -1,8 +1,15 @@
-"""Kiosk questions, for managers: list, create, edit (as a new version), reorder,
-deactivate, preview exactly as a patient sees it, export and import as JSON."""
+"""Kiosk questions, for managers: list, create, edit (as a draft, or published as a new
+version), publish or discard a draft, reorder, deactivate, preview exactly as a patient sees
+it, export and import as JSON. Spanish written for an English since changed is marked.
+
+Every change ends in a rerun, so the list, the editor and the preview (tabs switch in the
+browser, with no run) all show what was just saved."""
 
 from __future__ import annotations
 
+import json
+import zlib
+from dataclasses import asdict
 from typing import Any
 
 import streamlit as st
@@ -31,8 +38,29 @@ from shared.text import plain, t_plain
 
 NEW = "__new__"
 OPERATORS = ("", "equals", "in", "at_least", "at_most")
+FLASH = "q_flash"
 
 
+def _done(message: str, key: str | None = None) -> None:
+    """Say what happened on the next run, which reads the questions afresh."""
+    st.session_state[FLASH] = (message, key)
+    st.rerun()
+
+
+def _parts(parts: list[str]) -> str:
+    names = []
+    for part in parts:
+        if part.startswith("choice:"):
+            names.append(t("questions_admin.part_choice", choice=part.removeprefix("choice:")))
+        else:
+            names.append(t(f"questions_admin.part_{part}"))
+    return ", ".join(names)
+
+
+def _spanish_warning(status: question_admin.QuestionStatus) -> None:
+    if status.spanish_outdated:
+        st.warning(t_plain("questions_admin.spanish_outdated",
+                           parts=_parts(status.spanish_outdated)), icon="⚠️")
 
 
 def page() -> None:
@@ -40,35 +68,25 @@ def page() -> None:
     ctx = app_context()
     st.title(t("questions_admin.title"))
     with Session(ctx.engine) as session:
-        pairs = question_admin.current_set(session)
+        statuses = question_admin.overview(session)
         spanish = "es" in clinic_settings.load(session).languages
         visit_types = sorted(set(session.scalars(select(Appointment.visit_type).distinct())))
-    definitions = [d for _, d in pairs]
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        message, key = flash
+        st.success(message)
+        saved = next((s for s in statuses if s.key == key), None)
+        if saved is not None:
+            _spanish_warning(saved)
     list_tab, edit_tab, preview_tab, file_tab = st.tabs([
         t("questions_admin.list"), t("questions_admin.edit"), t("questions_admin.preview"),
         t("questions_admin.file")])
     with list_tab:
-        for i, d in enumerate(definitions):
-            cols = st.columns([6, 1, 1, 2], vertical_alignment="center")
-            cond = f" · {t_plain('questions_admin.shown_if', key=d.condition['question'])}" \
-                if d.condition else ""
-            cols[0].markdown(f"**{i + 1}. {plain(d.text_en)}** `{d.key}` · "
-                             f"{t('qtype.' + d.type)}{cond}")
-            if cols[1].button("↑", key=f"q_up_{d.key}", disabled=i == 0) and run_service(
-                    question_admin.move, d.key, -1, staff_user_id=user["user_id"]):
-                st.rerun()
-            if cols[2].button("↓", key=f"q_down_{d.key}",
-                              disabled=i == len(definitions) - 1) and run_service(
-                    question_admin.move, d.key, 1, staff_user_id=user["user_id"]):
-                st.rerun()
-            off = cols[3].button(t("questions_admin.deactivate"), key=f"q_off_{d.key}")
-            if off and run_service(question_admin.deactivate, d.key,
-                                   staff_user_id=user["user_id"]):
-                st.rerun()
+        _list(user, statuses, spanish)
     with edit_tab:
-        _editor(user, definitions, spanish, visit_types)
+        _editor(user, statuses, spanish, visit_types)
     with preview_tab:
-        _preview(definitions, visit_types)
+        _preview(statuses, visit_types)
     with file_tab:
         with Session(ctx.engine) as session:
             exported = question_admin.export_json(session)
@@ -78,7 +96,45 @@ def page() -> None:
         go = upload is not None and st.button(t("questions_admin.import_go"), key="q_import_go")
         if go and run_service(question_admin.import_set, upload.getvalue(), spanish=spanish,
                        staff_user_id=user["user_id"]):
-            st.success(t("questions_admin.imported"))
+            _done(t("questions_admin.imported"))
+
+
+def _list(user: dict, statuses: list[question_admin.QuestionStatus], spanish: bool) -> None:
+    for i, status in enumerate(statuses):
+        d = status.definition
+        cols = st.columns([6, 1, 1, 2], vertical_alignment="center")
+        cond = f" · {t_plain('questions_admin.shown_if', key=d.condition['question'])}" \
+            if d.condition else ""
+        markers = ""
+        if status.draft:
+            markers += f" :blue-badge[{t_plain('questions_admin.draft_marker')}]"
+        if status.spanish_outdated:
+            markers += f" :orange-badge[⚠ {t_plain('questions_admin.spanish_outdated_marker')}]"
+        with cols[0].container(key=f"q_row_{d.key}"):
+            st.markdown(f"**{i + 1}. {plain(d.text_en)}** `{d.key}` · "
+                        f"{t('qtype.' + d.type)}{cond}{markers}")
+            if status.draft:
+                b1, b2 = st.columns(2)
+                if b1.button(t("questions_admin.publish"), key=f"q_pub_{d.key}",
+                             type="primary") and run_service(
+                        question_admin.publish, d.key, spanish=spanish,
+                        staff_user_id=user["user_id"]):
+                    _done(t("questions_admin.saved"), d.key)
+                if b2.button(t("questions_admin.discard_draft"),
+                             key=f"q_discard_{d.key}") and run_service(
+                        question_admin.discard_draft, d.key, staff_user_id=user["user_id"]):
+                    _done(t("questions_admin.draft_discarded"))
+        if cols[1].button("↑", key=f"q_up_{d.key}", disabled=i == 0) and run_service(
+                question_admin.move, d.key, -1, staff_user_id=user["user_id"]):
+            st.rerun()
+        if cols[2].button("↓", key=f"q_down_{d.key}",
+                          disabled=i == len(statuses) - 1) and run_service(
+                question_admin.move, d.key, 1, staff_user_id=user["user_id"]):
+            st.rerun()
+        off = cols[3].button(t("questions_admin.deactivate"), key=f"q_off_{d.key}")
+        if off and run_service(question_admin.deactivate, d.key,
+                               staff_user_id=user["user_id"]):
+            st.rerun()
 
 
 def _choices_text(choices: list[dict[str, str]]) -> str:
@@ -109,17 +165,30 @@ def _parse_value(raw: str) -> Any:
     return int(number) if number.is_integer() else number
 
 
-def _editor(user: dict, definitions: list[QuestionDefinition], spanish: bool,
+def form_suffix(key: str, version: int | None) -> str:
+    """The editor's widget keys end in this: the question and the version it opened, so a
+    saved version opens with its own values, never the ones typed over an older one."""
+    return NEW if version is None else f"{key}_v{version}"
+
+
+def _editor(user: dict, statuses: list[question_admin.QuestionStatus], spanish: bool,
             visit_types: list[str]) -> None:
+    definitions = [s.definition for s in statuses]
     keys = [d.key for d in definitions]
     chosen = st.selectbox(t("questions_admin.which"), [NEW, *keys],
                           format_func=lambda k: t("questions_admin.new") if k == NEW else k,
                           key="q_edit_which")
-    base = next((d for d in definitions if d.key == chosen), None) or QuestionDefinition(
+    status = next((s for s in statuses if s.key == chosen), None)
+    base = status.definition if status else QuestionDefinition(
         key="", type=QuestionType.YES_NO.value, text_en="")
+    if status is not None:
+        if status.draft:
+            st.info(t("questions_admin.editing_draft", version=status.version))
+        _spanish_warning(status)
     earlier = keys[: keys.index(chosen)] if chosen in keys else keys
     rule = base.flag_rules[0] if base.flag_rules else {}
     operator = next(iter(rule.get("when", {})), "")
+    chosen = form_suffix(chosen, status.version if status else None)
     with st.form(f"q_form_{chosen}"):
         key = st.text_input(t("questions_admin.key"), base.key, disabled=chosen != NEW,
                             key=f"q_key_{chosen}")
@@ -179,8 +248,11 @@ def _editor(user: dict, definitions: list[QuestionDefinition], spanish: bool,
                                 index=[s.value for s in FlagSeverity].index(
                                     rule.get("severity", FlagSeverity.URGENT.value)),
                                 key=f"q_rs_{chosen}")
-        submitted = st.form_submit_button(t("questions_admin.save"), type="primary")
-    if not submitted:
+        b1, b2 = st.columns(2)
+        as_draft = b1.form_submit_button(t("questions_admin.save_draft"), key=f"q_draft_{chosen}")
+        published = b2.form_submit_button(t("questions_admin.save"), type="primary",
+                                          key=f"q_save_{chosen}")
+    if not (as_draft or published):
         return
     try:
         bounds = [float(v) if v.strip() else None for v in (min_value, max_value)]
@@ -203,8 +275,9 @@ def _editor(user: dict, definitions: list[QuestionDefinition], spanish: bool,
         flag_rules=rules,
     )
     if run_service(question_admin.save_question, definition, spanish=spanish,
-            staff_user_id=user["user_id"]):
-        st.success(t("questions_admin.saved"))
+                   staff_user_id=user["user_id"], publish=bool(published)):
+        _done(t("questions_admin.saved" if published else "questions_admin.draft_saved"),
+              definition.key)
 
 
 def _names(model: type[Provider] | type[Location]) -> dict[int, str]:
@@ -213,15 +286,19 @@ def _names(model: type[Provider] | type[Location]) -> dict[int, str]:
         return {row[0]: row[1] for row in session.execute(select(model.id, name).order_by(name))}
 
 
-def _preview(definitions: list[QuestionDefinition], visit_types: list[str]) -> None:
-    """The kiosk's question step, rendered by the kiosk's own code, with nothing saved."""
-    c1, c2 = st.columns(2)
+def _preview(statuses: list[question_admin.QuestionStatus], visit_types: list[str]) -> None:
+    """The kiosk's question step, rendered by the kiosk's own code, with nothing saved: the
+    questions as just saved (drafts too, unless asked otherwise)."""
+    c1, c2, c3 = st.columns([1, 1, 1], vertical_alignment="bottom")
     language = c1.segmented_control(t("kiosk.language"), list(LANGUAGES), default="en",
                                     format_func=LANGUAGES.get, key="q_preview_lang") or "en"
     visit = c2.selectbox(t("questions_admin.visit_type"), ["", *visit_types],
                          key="q_preview_visit")
-    shown = [d for d in definitions if not visit or not d.visit_types or visit in d.visit_types]
-    asked = [Asked(d.key, _transient_version(i, d)) for i, d in enumerate(shown)]
+    drafts = c3.toggle(t("questions_admin.preview_drafts"), value=True, key="q_preview_drafts")
+    definitions = [s.definition if drafts else s.published for s in statuses]
+    shown = [d for d in definitions
+             if d is not None and (not visit or not d.visit_types or visit in d.visit_types)]
+    asked = [Asked(d.key, _transient_version(d)) for d in shown]
     answers: dict[str, Any] = st.session_state.setdefault("q_preview_answers", {})
     with st.container(border=True, key="q_preview"):
         for a in asked:
@@ -242,10 +319,13 @@ def _preview(definitions: list[QuestionDefinition], visit_types: list[str]) -> N
                 st.caption(t("questions.optional", language))
 
 
-def _transient_version(index: int, d: QuestionDefinition) -> KioskQuestionVersion:
-    """An unsaved version object, for the preview only."""
+def _transient_version(d: QuestionDefinition) -> KioskQuestionVersion:
+    """An unsaved version object, for the preview only. Its id (part of the widgets' keys)
+    comes from the wording and settings, so an edited question gets fresh widgets instead of
+    the ones drawn for its old wording."""
+    fingerprint = zlib.crc32(json.dumps(asdict(d), sort_keys=True, default=str).encode())
     return KioskQuestionVersion(
-        id=-(index + 1), version=0, type=QuestionType(d.type), text_en=d.text_en,
+        id=-(fingerprint + 1), version=0, type=QuestionType(d.type), text_en=d.text_en,
         text_es=d.text_es, help_en=d.help_en, help_es=d.help_es, required=d.required,
         choices=d.choices, min_value=d.min_value, max_value=d.max_value,
         visit_types=d.visit_types, condition=d.condition, flag_rules=d.flag_rules,

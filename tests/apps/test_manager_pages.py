@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from shared import demo
 from shared.config import get_settings
 from shared.db import session_scope
+from shared.i18n import t
 from shared.models import StaffUser, utcnow
 from shared.services import clinic_settings
 from tests.apps.conftest import dashboard_as
@@ -81,7 +82,7 @@ def test_the_last_manager_cannot_be_deactivated(clinic) -> None:
 
 
 def _save(at: AppTest) -> AppTest:
-    next(b for b in at.button if b.label == "Save (a new version)").click().run()
+    next(b for b in at.button if b.label == "Save and publish").click().run()
     assert not at.exception, at.exception
     return at
 
@@ -165,3 +166,125 @@ def test_a_version_without_text_is_refused(clinic) -> None:
     at.text_area(key=f"cv_ben_{form.id}").input("")
     next(b for b in at.button if b.label == "Add as a draft version").click().run()
     assert any("English title and text" in e.value for e in at.error)
+
+
+# --- Question edits: seen at once, drafts, Spanish out of date -------------------------------
+
+TRAVEL = "recent_travel"
+TRAVEL_EN = "Have you travelled outside the country in the last 30 days?"
+TRAVEL_NEW = "Have you been outside the United States in the last 30 days?"
+
+
+def _edit(at: AppTest, key: str, **fields: str) -> str:
+    """Open `key` in the editor and type `fields` (q_ten, q_tes, ...); the widget suffix."""
+    at.selectbox(key="q_edit_which").set_value(key).run()
+    assert not at.exception, at.exception
+    suffix = next(w.key for w in at.text_area if w.key.startswith(f"q_ten_{key}_v")
+                  ).removeprefix("q_ten_")
+    for name, value in fields.items():
+        at.text_area(key=f"{name}_{suffix}").input(value)
+    return suffix
+
+
+def _press(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _preview_labels(at: AppTest) -> list[str]:
+    return [r.label for r in at.radio if r.key and r.key.startswith("preview_")]
+
+
+def _asked(engine, key: str) -> str | None:
+    from shared.models import Appointment
+    from shared.services.questions import questions_for_visit
+
+    with Session(engine) as session:
+        visit = session.scalars(select(Appointment)).first()
+        return next((a.version.text_en for a in questions_for_visit(session, visit)
+                     if a.key == key), None)
+
+
+def test_a_published_edit_is_what_the_preview_shows_at_once(clinic) -> None:
+    at = _as("manager", "questions")
+    assert TRAVEL_EN in _preview_labels(at)
+    _edit(at, TRAVEL, q_ten=TRAVEL_NEW)
+    _press(at, "Save and publish")
+    assert [s.value for s in at.success] == [t("questions_admin.saved")]
+    # The same run that reports the save draws the preview (a tab is switched in the browser
+    # with no run): it must already hold the new wording.
+    assert TRAVEL_NEW in _preview_labels(at)
+    assert TRAVEL_EN not in _preview_labels(at)
+    assert _asked(clinic, TRAVEL) == TRAVEL_NEW
+    # The editor opens the saved version with its own values.
+    assert at.text_area(key=f"q_ten_{TRAVEL}_v2").value == TRAVEL_NEW
+
+
+def test_english_edited_alone_warns_the_spanish_is_out_of_date_until_it_is_saved(
+        clinic) -> None:
+    at = _as("manager", "questions")
+    _edit(at, TRAVEL, q_ten=TRAVEL_NEW)
+    _press(at, "Save and publish")
+    warning = t("questions_admin.spanish_outdated", parts=t("questions_admin.part_text"))
+    assert warning in [w.value for w in at.warning]
+    marked = [m.value for m in at.markdown if f"`{TRAVEL}`" in m.value]
+    assert len(marked) == 1 and t("questions_admin.spanish_outdated_marker") in marked[0]
+    # Someone saves the Spanish: the warning and the mark go.
+    _edit(at, TRAVEL, q_tes="¿Ha estado fuera de los Estados Unidos en los últimos 30 días?")
+    _press(at, "Save and publish")
+    assert warning not in [w.value for w in at.warning]
+    marked = [m.value for m in at.markdown if f"`{TRAVEL}`" in m.value]
+    assert t("questions_admin.spanish_outdated_marker") not in marked[0]
+
+
+def test_a_draft_is_not_asked_until_it_is_published(clinic) -> None:
+    at = _as("manager", "questions")
+    _edit(at, TRAVEL, q_ten=TRAVEL_NEW, q_tes="¿Ha estado fuera del país este mes?")
+    _press(at, "Save as a draft")
+    assert [s.value for s in at.success] == [t("questions_admin.draft_saved")]
+    assert _asked(clinic, TRAVEL) == TRAVEL_EN  # the kiosk asks the published version
+    marked = [m.value for m in at.markdown if f"`{TRAVEL}`" in m.value]
+    assert t("questions_admin.draft_marker") in marked[0]
+    assert t("questions_admin.editing_draft", version=2) in [i.value for i in at.info]
+    # The preview shows the draft, or with drafts off what patients are asked now.
+    assert TRAVEL_NEW in _preview_labels(at)
+    at.toggle(key="q_preview_drafts").set_value(False).run()
+    assert TRAVEL_EN in _preview_labels(at) and TRAVEL_NEW not in _preview_labels(at)
+    at.button(key=f"q_pub_{TRAVEL}").click().run()
+    assert not at.exception, at.exception
+    assert _asked(clinic, TRAVEL) == TRAVEL_NEW
+    marked = [m.value for m in at.markdown if f"`{TRAVEL}`" in m.value]
+    assert t("questions_admin.draft_marker") not in marked[0]
+
+
+def test_a_discarded_draft_leaves_the_published_wording(clinic) -> None:
+    at = _as("manager", "questions")
+    _edit(at, TRAVEL, q_ten="Half-written")
+    _press(at, "Save as a draft")
+    at.button(key=f"q_discard_{TRAVEL}").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == [t("questions_admin.draft_discarded")]
+    assert _asked(clinic, TRAVEL) == TRAVEL_EN
+    assert "Half-written" not in _preview_labels(at)
+
+
+def test_a_consent_version_with_english_changed_alone_is_marked(clinic) -> None:
+    from shared.models import ConsentForm
+
+    at = _as("manager", "consent_forms")
+    with Session(clinic) as session:
+        form = session.scalars(select(ConsentForm).where(
+            ConsentForm.key == "general_consent")).one()
+    at.selectbox(key="consent_form_chosen").set_value(form.id).run()
+    body = at.text_area(key=f"cv_ben_{form.id}").value
+    at.text_area(key=f"cv_ben_{form.id}").input(body + " We may call you about your visit.")
+    next(b for b in at.button if b.label == "Add as a draft version").click().run()
+    assert not at.exception, at.exception
+    warning = t("consent_admin.spanish_outdated", parts=t("consent_admin.part_body"))
+    assert warning in [w.value for w in at.warning]
+    chooser = at.selectbox(key="consent_form_chosen")
+    assert t("consent_admin.spanish_outdated_marker") in chooser.format_func(form.id)
+    expanders = [e.label for e in at.expander]
+    assert t("consent_admin.spanish_outdated_marker") in expanders[0]  # the new draft
+    assert all(t("consent_admin.spanish_outdated_marker") not in e for e in expanders[1:])

@@ -17,7 +17,9 @@ from shared.models import utcnow
 from shared.services import clinic_settings
 from shared.services.board import queue_for_day
 
-REFRESH_SECONDS = 5
+# The lobby screen looks every 2 s (one screen, one small query): a called patient sees
+# their number about a second after the desk presses "Call", not up to 5 s later.
+REFRESH_SECONDS = 2
 CALL_SHOWN_FOR = timedelta(minutes=10)
 NEXT_COUNT = 6
 ROOM_WORD = re.compile(r"^\s*(room|sala)\b[\s.:#-]*", re.IGNORECASE)
@@ -33,7 +35,7 @@ header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSideb
 [data-testid="stMarkdownContainer"] p.calling {
   font-size: 4.5rem; font-weight: 800; color: #0B2545; line-height: 1.15; }
 [data-testid="stMarkdownContainer"] p.calling small {
-  font-size: 3rem; font-weight: 600; color: #0B5CAD; }
+  font-size: 4.5rem; font-weight: 800; color: #0B5CAD; white-space: nowrap; }
 [data-testid="stMarkdownContainer"] p.next-ticket {
   font-size: 3rem; font-weight: 700; color: #111827; }
 [data-testid="stMarkdownContainer"] p.display-title {

@@ -32,18 +32,58 @@ def page() -> None:
     _other_lists(user)
 
 
-def _act(user: dict, action: Callable[..., object], appointment_id: int, version: int,
-         **kwargs: object) -> None:
+# What each action's success says: "Noah Price called to Room 3." with an Undo.
+DID = {desk.call_to_room: "desk.did_called", desk.mark_in_room: "desk.did_in_room",
+       desk.complete_visit: "desk.did_completed", desk.mark_no_show: "desk.did_noshow",
+       desk.cancel: "desk.did_cancelled", desk.move_in_queue: "desk.did_moved",
+       desk.undo_last: "desk.did_undone"}
+LAST_ACTION = "queue_last_action"
+
+
+def _act(user: dict, action: Callable[..., object], appointment_id: int, version: int | None,
+         *, name: str, **kwargs: object) -> None:
     ctx = app_context()
+    if action is desk.undo_last:
+        kwargs["manager"] = user["role"] == StaffRole.MANAGER.value
     try:
         with session_scope(ctx.engine) as session:
             action(session, appointment_id, staff_user_id=user["user_id"], now=utcnow(),
                    expected_version=version, **kwargs)
     except DomainError as exc:
-        # `who` and `room` were typed by staff: shown as text.
-        st.session_state["queue_message"] = ("error", t_plain(exc.key, **exc.params))
-    else:
-        st.session_state["queue_message"] = ("success", t("desk.done"))
+        params = dict(exc.params)
+        if "action" in params:
+            params["action"] = _action_words(str(params["action"]))
+        # `who`, `room` and names were typed by staff or imported: shown as text.
+        st.session_state["queue_message"] = ("error", t_plain(exc.key, **params))
+        return
+    done = t_plain(DID[action], name=name, room=str(kwargs.get("room", "")))
+    st.session_state["queue_message"] = ("success", done)
+    # Every action but an undo or a move can be taken back for a few minutes, from here.
+    st.session_state[LAST_ACTION] = None if action in (desk.undo_last, desk.move_in_queue) \
+        else (appointment_id, name, utcnow(), done)
+
+
+def _action_words(action: str) -> str:
+    key = "desk.action_" + action.replace(".", "_")
+    words = t(key)
+    return action if words == key else words
+
+
+def _message(user: dict) -> None:
+    """What the last action did, with an Undo while it can still be undone."""
+    kind, text = st.session_state.pop("queue_message", (None, None))
+    if kind == "error":
+        st.error(text)
+    last = st.session_state.get(LAST_ACTION)
+    if last is not None and utcnow() - last[2] < desk.UNDO_WINDOW:
+        # The last action stays in view, with its Undo, as long as it can be undone.
+        line, button = st.columns([5, 1], vertical_alignment="center")
+        line.success(last[3])
+        if button.button(t("queue.undo_that"), key="undo_last_action", width="stretch"):
+            _act(user, desk.undo_last, last[0], None, name=last[1])
+            st.rerun()
+    elif kind == "success":
+        st.success(text)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -56,11 +96,7 @@ def _queue(user: dict) -> None:
     with Session(ctx.engine) as session:
         rules = clinic_settings.load(session)
         rows = queue_for_day(session, clinic_today(tz), tz, grace_minutes=rules.grace_minutes)
-    kind, text = st.session_state.pop("queue_message", (None, None))
-    if kind == "error":
-        st.error(text)
-    elif kind == "success":
-        st.success(text)
+    _message(user)
     if not rows:
         st.info(t("queue.empty"))
         return
@@ -98,31 +134,55 @@ def _queue(user: dict) -> None:
 def _actions(user: dict, row: QueueRow) -> None:
     st.markdown(f"**{t_plain('queue.selected', name=row.patient_name, ticket=row.ticket)}**")
     key = f"act_{row.appointment_id}"
+    name = row.patient_name
     room_col, call_col, in_col, undo_col = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
     room = room_col.text_input(t("queue.room"), key=f"{key}_room", max_chars=40)
     if call_col.button(t("queue.call"), key=f"{key}_call", type="primary", width="stretch"):
-        _act(user, desk.call_to_room, row.appointment_id, row.version, room=room)
+        _act(user, desk.call_to_room, row.appointment_id, row.version, name=name, room=room)
         st.rerun()
     if in_col.button(t("queue.in_room"), key=f"{key}_in_room", width="stretch"):
-        _act(user, desk.mark_in_room, row.appointment_id, row.version)
+        _act(user, desk.mark_in_room, row.appointment_id, row.version, name=name)
         st.rerun()
     if undo_col.button(t("queue.undo"), key=f"{key}_undo", width="stretch"):
-        _act(user, desk.undo_last, row.appointment_id, row.version)
+        _act(user, desk.undo_last, row.appointment_id, row.version, name=name)
         st.rerun()
     with st.expander(t("queue.move")):
         minutes = st.number_input(t("queue.move_minutes"), min_value=-240, max_value=240,
                                   value=15, step=5, key=f"{key}_minutes")
         reason = st.text_input(t("queue.move_reason"), key=f"{key}_move_reason", max_chars=200)
         if st.button(t("queue.move"), key=f"{key}_move"):
-            _act(user, desk.move_in_queue, row.appointment_id, row.version,
+            _act(user, desk.move_in_queue, row.appointment_id, row.version, name=name,
                  minutes_earlier=int(minutes), reason=reason)
             st.rerun()
     with st.expander(t("queue.cancel")):
         code = st.selectbox(t("queue.cancel_reason"), desk.CANCEL_REASONS, index=None,
                             format_func=lambda c: t(f"reason.{c}"), key=f"{key}_cancel_reason")
-        if st.button(t("queue.cancel"), key=f"{key}_cancel"):
-            _act(user, desk.cancel, row.appointment_id, row.version, reason_code=code or "")
+        tz = app_context().settings.tz
+        if _confirmed(f"{key}_cancel", t("queue.cancel"),
+                      t_plain("queue.cancel_confirm", name=name, time=format_time(row.start, tz)),
+                      t("queue.cancel_yes")):
+            _act(user, desk.cancel, row.appointment_id, row.version, name=name,
+                 reason_code=code or "")
             st.rerun()
+
+
+def _confirmed(key: str, label: str, question: str, yes: str) -> bool:
+    """A button that asks first, naming the patient: True once "yes" is pressed."""
+    asking = f"{key}_asking"
+    if not st.session_state.get(asking):
+        if st.button(label, key=key):
+            st.session_state[asking] = True
+            st.rerun()
+        return False
+    st.warning(question)
+    sure, keep = st.columns(2)
+    if keep.button(t("queue.keep"), key=f"{key}_keep", width="stretch"):
+        st.session_state[asking] = False
+        st.rerun()
+    if sure.button(yes, key=f"{key}_yes", type="primary", width="stretch"):
+        st.session_state[asking] = False
+        return True
+    return False
 
 
 def _other_lists(user: dict) -> None:
@@ -157,10 +217,10 @@ def _other_lists(user: dict) -> None:
             a, b, c = st.columns([3, 2, 2], vertical_alignment="center")
             a.markdown(f"{plain(name)} · {plain(r.room)}")
             if b.button(t("queue.complete"), key=f"done_{r.id}", width="stretch"):
-                _act(user, desk.complete_visit, r.id, r.version)
+                _act(user, desk.complete_visit, r.id, r.version, name=name)
                 st.rerun()
             if c.button(t("queue.undo"), key=f"undo_room_{r.id}", width="stretch"):
-                _act(user, desk.undo_last, r.id, r.version)
+                _act(user, desk.undo_last, r.id, r.version, name=name)
                 st.rerun()
     with right:
         st.subheader(t("queue.not_arrived_title"))
@@ -177,9 +237,12 @@ def _other_lists(user: dict) -> None:
                               format_func=lambda i: f"{format_time(by_id[i].start, tz)} · "
                                                     f"{names[i]}",
                               key="noshow_selected")
-        if chosen in by_id and st.button(t("queue.noshow"), key=f"noshow_{chosen}",
-                                         width="stretch"):
-            _act(user, desk.mark_no_show, chosen, by_id[chosen].version, rules=rules)
+        if chosen in by_id and _confirmed(
+                f"noshow_{chosen}", t("queue.noshow"),
+                t_plain("queue.noshow_confirm", name=names[chosen],
+                        time=format_time(by_id[chosen].start, tz)), t("queue.noshow_yes")):
+            _act(user, desk.mark_no_show, chosen, by_id[chosen].version, name=names[chosen],
+                 rules=rules)
             st.rerun()
 
 

@@ -1,5 +1,5 @@
 """The desk's actions on the queue: call to a room, in room, complete, no-show, cancel, move
-(with a reason), and undo the last action once.
+(with a reason), and undo the last action once, within a few minutes.
 
 Every action is audited. Two representatives acting on the same patient at once: the first
 wins, the second is told who did what (a version check on the appointment)."""
@@ -53,13 +53,28 @@ def _who_did_last(session: Session, appointment_id: int) -> tuple[str, str]:
     return name or event.actor_type, event.action
 
 
+def _changed_meanwhile(session: Session, appointment_id: int) -> ConcurrentAction:
+    """Who acted first, and what they did; when they called the patient, where to."""
+    who, action = _who_did_last(session, appointment_id)
+    if action == "desk.called":
+        room = session.scalar(select(Appointment.room).where(Appointment.id == appointment_id))
+        if room:
+            return ConcurrentAction("already called", key="desk.already_called", who=who,
+                                    room=room)
+    return ConcurrentAction("changed meanwhile", who=who, action=action)
+
+
 def _load(session: Session, appointment_id: int, expected_version: int | None) -> Appointment:
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise DeskRefused("no such appointment", key="desk.not_found")
-    if expected_version is not None and appointment.version != expected_version:
-        who, action = _who_did_last(session, appointment_id)
-        raise ConcurrentAction("changed meanwhile", who=who, action=action)
+    if expected_version is not None and (
+            appointment.version != expected_version
+            # The row as stored now, not as this session first read it: another desk may
+            # have acted since.
+            or session.scalar(select(Appointment.version)
+                              .where(Appointment.id == appointment_id)) != expected_version):
+        raise _changed_meanwhile(session, appointment_id)
     return appointment
 
 
@@ -71,8 +86,7 @@ def _save(session: Session, appointment: Appointment) -> None:
     except StaleDataError as exc:
         # This transaction is spoilt; ask a fresh session who won.
         with Session(session.get_bind()) as fresh:
-            who, action = _who_did_last(fresh, appointment_id)
-        raise ConcurrentAction("changed meanwhile", who=who, action=action) from exc
+            raise _changed_meanwhile(fresh, appointment_id) from exc
 
 
 def _move(
@@ -190,25 +204,37 @@ def move_in_queue(
     return appointment
 
 
-UNDOABLE = ("desk.in_room", "desk.completed", "desk.noshow", "desk.cancelled")
+UNDOABLE = ("desk.called", "desk.in_room", "desk.completed", "desk.noshow", "desk.cancelled")
+# An action can be undone this long after it, by whoever did it or by a manager.
+UNDO_WINDOW = timedelta(minutes=5)
 
 
 def undo_last(session: Session, appointment_id: int, *, staff_user_id: int, now: datetime,
-              expected_version: int | None = None) -> Appointment:
-    """Undo the last status action on this appointment, once: an undo is not undone."""
+              expected_version: int | None = None, manager: bool = False) -> Appointment:
+    """Undo the desk's last action on this appointment, once (an undo is not undone): a
+    call to a room, in room, visit done, no-show or cancel. Within a few minutes of it, by
+    the same person or a manager."""
     appointment = _load(session, appointment_id, expected_version)
     last = session.scalar(
         select(AuditEvent)
         .where(AuditEvent.record_type == "appointment", AuditEvent.record_id == appointment_id,
-               AuditEvent.action.like("desk.%"))
+               AuditEvent.action.like("desk.%") | AuditEvent.action.like("undo.%"))
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )
-    if last is None or last.action not in UNDOABLE or not last.detail:
+    if last is None or last.action not in UNDOABLE:
+        raise DeskRefused("nothing to undo", key="desk.nothing_to_undo")
+    if now - last.at > UNDO_WINDOW:
+        raise DeskRefused("too late", key="desk.undo_too_late",
+                          minutes=int(UNDO_WINDOW.total_seconds() // 60))
+    if not manager and last.actor_id != str(staff_user_id):
+        who, _action = _who_did_last(session, appointment_id)
+        raise DeskRefused("not yours", key="desk.undo_not_yours", who=who)
+    if last.action == "desk.called":
+        return _undo_call(session, appointment, staff_user_id=staff_user_id, now=now)
+    if not last.detail or appointment.status.value != last.detail["to_status"]:
         raise DeskRefused("nothing to undo", key="desk.nothing_to_undo")
     previous = AppointmentStatus(last.detail["from_status"])
-    if appointment.status.value != last.detail["to_status"]:
-        raise DeskRefused("nothing to undo", key="desk.nothing_to_undo")
     # Restoring the status before a legal step needs no transition check of its own.
     stamp = STAMPS.get(appointment.status)
     current = appointment.status
@@ -219,4 +245,21 @@ def undo_last(session: Session, appointment_id: int, *, staff_user_id: int, now:
     audit.record(session, actor_type="staff", actor_id=staff_user_id, action="undo.status",
                  record_type="appointment", record_id=appointment.id,
                  detail={"from_status": current.value, "to_status": previous.value}, at=now)
+    return appointment
+
+
+def _undo_call(session: Session, appointment: Appointment, *, staff_user_id: int,
+               now: datetime) -> Appointment:
+    """The patient was called by mistake (or to the wrong room): back to waiting, off the
+    lobby screen, and the practice system hears they are waiting again."""
+    if appointment.called_at is None or appointment.status not in (S.ARRIVED, S.CHECKED_IN):
+        raise DeskRefused("nothing to undo", key="desk.nothing_to_undo")
+    appointment.called_at = None
+    appointment.room = None
+    _save(session, appointment)
+    outbox.record_event(session, OutboxEvent.CHECKED_IN if appointment.status == S.CHECKED_IN
+                        else OutboxEvent.ARRIVED, appointment=appointment, now=now)
+    audit.record(session, actor_type="staff", actor_id=staff_user_id, action="undo.called",
+                 record_type="appointment", record_id=appointment.id,
+                 detail={"to_status": appointment.status.value}, at=now)
     return appointment

@@ -118,6 +118,35 @@ def test_queue_lists_the_waiting_patient_and_calls_them_to_a_room(app_db, desk_d
         appointment = session.get(Appointment, desk_day.appointment_id)
     assert appointment.room == "Room 4"
     assert appointment.called_at is not None
+    name = f"{desk_day.patient_given_name} {desk_day.patient_family_name}"
+    assert [m.value for m in at.success] == [f"{name} called to Room 4."]
+
+    # Called by mistake: the message's Undo takes the call back.
+    at.button(key="undo_last_action").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert [m.value for m in at.success] == [f"Undone: {name} is back as before."]
+    with Session(app_db) as session:
+        appointment = session.get(Appointment, desk_day.appointment_id)
+    assert (appointment.room, appointment.called_at) == (None, None)
+
+
+def test_a_second_representative_calling_the_same_patient_is_told_who_called_them_where(
+        app_db, desk_day) -> None:
+    first, second = _open(_signed_in(), "queue"), _open(_signed_in("manager"), "queue")
+    for at in (first, second):
+        at.selectbox(key="queue_selected").set_value(desk_day.appointment_id).run()
+    for at, room in ((first, "Room 5"), (second, "Room 6")):
+        at.text_input(key=f"act_{desk_day.appointment_id}_room").input(room)
+    first.button(key=f"act_{desk_day.appointment_id}_call").click().run()
+    second.button(key=f"act_{desk_day.appointment_id}_call").click().run()
+
+    assert not second.exception
+    assert [e.value for e in second.error] == [
+        "Riley Rep has already called this patient to Room 5. Nothing was changed; undo "
+        "that call first to send them elsewhere."]
+    with Session(app_db) as session:
+        assert session.get(Appointment, desk_day.appointment_id).room == "Room 5"
 
 
 def test_marking_in_room_then_undo_restores_the_status(app_db, desk_day) -> None:
@@ -244,6 +273,16 @@ def test_late_patients_are_one_table_and_one_no_show_action(app_db) -> None:
         at.selectbox(key="noshow_selected").set_value(late[3]).run()
         at.button(key=f"noshow_{late[3]}").click().run()
         assert not at.exception
+        # Asked first, naming the patient; "No" changes nothing.
+        [asked] = at.warning
+        assert asked.value.startswith("Mark Rosalind Latecomer03 (") and asked.value.endswith(
+            "AM) as a no-show?")
+        at.button(key=f"noshow_{late[3]}_keep").click().run()
+        assert not at.warning
+        at.button(key=f"noshow_{late[3]}").click().run()
+        at.button(key=f"noshow_{late[3]}_yes").click().run()
+        assert not at.exception
+        assert [m.value for m in at.success] == ["Rosalind Latecomer03 marked as a no-show."]
     with Session(app_db) as session:
         statuses = dict(session.execute(
             select(Appointment.id, Appointment.status).where(Appointment.id.in_(late))).all())

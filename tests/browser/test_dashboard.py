@@ -9,6 +9,7 @@ them, and changes them through the services, as the kiosk would.
 from __future__ import annotations
 
 import re
+import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import replace
@@ -327,24 +328,34 @@ def test_calling_a_patient_shows_their_ticket_in_the_waiting_room(
     page.mouse.move(0, 0)
     _still_screenshot(page, "dashboard-queue.png")
 
+    # The lobby screen, open before the call: no sign-in, and never a name.
+    lobby = _new_page(new_page, LOBBY_WIDTH, LOBBY_HEIGHT)
+    goto_app(lobby, apps.dashboard_url + "?display=waiting-room")
+    expect(lobby.get_by_text("Now calling", exact=True)).to_be_visible()
+    calling = lobby.locator("p.calling").filter(has_text=ticket)
+    expect(calling).to_have_count(0)
+
     click_and_wait(page, call)
-    expect(page.get_by_text("Done.", exact=True)).to_be_visible()
+    called_at = time.monotonic()
+    expect(page.get_by_text(f"{name} called to Room 3.", exact=True)).to_be_visible()
+    expect(page.locator(".st-key-undo_last_action")).to_be_visible()
     with Session(db) as session:
         called = session.get(Appointment, second)
         assert called.room == "Room 3"
         assert called.called_at is not None
         assert session.get(Appointment, first).called_at is None
 
-    # The lobby screen: no sign-in, the ticket and the room, and never a name.
-    lobby = _new_page(new_page, LOBBY_WIDTH, LOBBY_HEIGHT)
-    goto_app(lobby, apps.dashboard_url + "?display=waiting-room")
-    expect(lobby.get_by_text("Now calling", exact=True)).to_be_visible()
-    calling = lobby.locator("p.calling").filter(has_text=ticket)
-    expect(calling).to_be_visible()
+    # The lobby shows the call by itself, within its refresh (2 s; the board's is 5 s).
+    expect(calling).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    shown_after = time.monotonic() - called_at
+    # Reported, not asserted: speed is measured in benchmarks, never in timed tests.
+    print(f"\nLOBBY: the call showed {shown_after:.1f} s after the desk's click returned")
     expect(calling).to_have_text(f"{ticket} → Room 3")  # typed "Room 3": no "Room Room 3"
-    # Readable from across the room, not at body-text size.
+    # Readable from across the room, the room as large as the ticket.
     size = calling.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
-    assert size >= 48, f"the called ticket is {size}px"
+    room_size = calling.locator("small").evaluate(
+        "el => parseFloat(getComputedStyle(el).fontSize)")
+    assert size >= 48 and room_size >= size, (size, room_size)
     expect(lobby.get_by_role("textbox")).to_have_count(0)
     text = lobby.locator("body").inner_text()
     assert not _names_in(text, db), f"names on the lobby screen: {_names_in(text, db)}"

@@ -345,12 +345,53 @@ def test_there_is_nothing_to_undo_before_the_desk_did_anything(
     session: Session, maya: StaffUser
 ) -> None:
     appointment = waiting_patient(session)
+    desk.move_in_queue(session, appointment.id, minutes_earlier=10, reason="Interpreter here",
+                       staff_user_id=maya.id, now=NOW)
+
+    for fresh in (waiting_patient(session), appointment):
+        with pytest.raises(DeskRefused) as refused:
+            desk.undo_last(session, fresh.id, staff_user_id=maya.id, now=NOW)
+        assert refused.value.key == "desk.nothing_to_undo"
+
+
+def test_undo_takes_back_a_call_to_a_room_once(session: Session, maya: StaffUser) -> None:
+    appointment = waiting_patient(session)
     desk.call_to_room(session, appointment.id, "Exam room 2", staff_user_id=maya.id, now=NOW)
 
+    desk.undo_last(session, appointment.id, staff_user_id=maya.id, now=NOW + timedelta(minutes=2))
+
+    assert (appointment.status, appointment.called_at, appointment.room) == (
+        S.CHECKED_IN, None, None)
+    assert [e.action for e in desk_events(session, appointment)] == [
+        "desk.called", "undo.called"]
     with pytest.raises(DeskRefused) as refused:
         desk.undo_last(session, appointment.id, staff_user_id=maya.id, now=NOW)
-
     assert refused.value.key == "desk.nothing_to_undo"
+    # Called again, to the right room this time.
+    desk.call_to_room(session, appointment.id, "Exam room 5", staff_user_id=maya.id, now=NOW)
+    assert appointment.room == "Exam room 5"
+
+
+def test_an_undo_comes_within_minutes_and_from_the_same_person_or_a_manager(
+    session: Session, maya: StaffUser
+) -> None:
+    sam = make_staff_user(session, "Sam Ortiz")
+    appointment = make_appointment(session, start=START)
+    late = START + timedelta(minutes=30)
+    desk.mark_no_show(session, appointment.id, staff_user_id=maya.id, now=late, rules=RULES)
+
+    with pytest.raises(DeskRefused) as not_yours:
+        desk.undo_last(session, appointment.id, staff_user_id=sam.id, now=late)
+    assert (not_yours.value.key, not_yours.value.params) == (
+        "desk.undo_not_yours", {"who": "Maya Chen"})
+    with pytest.raises(DeskRefused) as too_late:
+        desk.undo_last(session, appointment.id, staff_user_id=maya.id,
+                       now=late + desk.UNDO_WINDOW + timedelta(seconds=1))
+    assert (too_late.value.key, too_late.value.params) == ("desk.undo_too_late", {"minutes": 5})
+    assert appointment.status == S.NOSHOW
+
+    desk.undo_last(session, appointment.id, staff_user_id=sam.id, now=late, manager=True)
+    assert appointment.status == S.BOOKED
 
 
 # --- Every action is audited ---------------------------------------------------------------------
@@ -556,6 +597,10 @@ def test_twelve_screens_calling_one_patient_to_different_rooms_at_once_have_one_
     assert len(outcome.results) == 1
     assert len(outcome.errors) == 11
     assert all(isinstance(e, ConcurrentAction) for e in outcome.errors)
+    # Each of the others is told who called the patient, and where.
+    winner = int(outcome.results[0].split()[-1])
+    assert {(e.key, e.params["who"], e.params["room"]) for e in outcome.errors} == {
+        ("desk.already_called", f"Rep {winner}", outcome.results[0])}
     with Session(engine) as fresh:
         final = fresh.get(Appointment, appointment_id)
         assert (final.room, final.version) == (outcome.results[0], 2)

@@ -41,9 +41,10 @@ OPERATORS = ("", "equals", "in", "at_least", "at_most")
 FLASH = "q_flash"
 
 
-def _done(message: str, key: str | None = None) -> None:
-    """Say what happened on the next run, which reads the questions afresh."""
-    st.session_state[FLASH] = (message, key)
+def _done(message: str) -> None:
+    """Say what happened on the next run, which reads the questions afresh (the editor,
+    still on the saved question, warns there when its Spanish is now out of date)."""
+    st.session_state[FLASH] = message
     st.rerun()
 
 
@@ -73,14 +74,10 @@ def page() -> None:
         visit_types = sorted(set(session.scalars(select(Appointment.visit_type).distinct())))
     flash = st.session_state.pop(FLASH, None)
     if flash:
-        message, key = flash
-        st.success(message)
-        saved = next((s for s in statuses if s.key == key), None)
-        if saved is not None:
-            _spanish_warning(saved)
+        st.success(flash)
     list_tab, edit_tab, preview_tab, file_tab = st.tabs([
         t("questions_admin.list"), t("questions_admin.edit"), t("questions_admin.preview"),
-        t("questions_admin.file")])
+        t("questions_admin.file")], key="q_tabs")
     with list_tab:
         _list(user, statuses, spanish)
     with edit_tab:
@@ -114,12 +111,12 @@ def _list(user: dict, statuses: list[question_admin.QuestionStatus], spanish: bo
             st.markdown(f"**{i + 1}. {plain(d.text_en)}** `{d.key}` · "
                         f"{t('qtype.' + d.type)}{cond}{markers}")
             if status.draft:
-                b1, b2 = st.columns(2)
+                b1, b2, _ = st.columns([1, 1, 2])
                 if b1.button(t("questions_admin.publish"), key=f"q_pub_{d.key}",
                              type="primary") and run_service(
                         question_admin.publish, d.key, spanish=spanish,
                         staff_user_id=user["user_id"]):
-                    _done(t("questions_admin.saved"), d.key)
+                    _done(t("questions_admin.saved"))
                 if b2.button(t("questions_admin.discard_draft"),
                              key=f"q_discard_{d.key}") and run_service(
                         question_admin.discard_draft, d.key, staff_user_id=user["user_id"]):
@@ -276,8 +273,7 @@ def _editor(user: dict, statuses: list[question_admin.QuestionStatus], spanish: 
     )
     if run_service(question_admin.save_question, definition, spanish=spanish,
                    staff_user_id=user["user_id"], publish=bool(published)):
-        _done(t("questions_admin.saved" if published else "questions_admin.draft_saved"),
-              definition.key)
+        _done(t("questions_admin.saved" if published else "questions_admin.draft_saved"))
 
 
 def _names(model: type[Provider] | type[Location]) -> dict[int, str]:

@@ -172,12 +172,13 @@ FIT_SCRIPT = """<span class="kiosk-fit-script" hidden></span><script>
     for (const host of doc.querySelectorAll(
         ".st-key-signature_pad [data-testid='stBidiComponentIsolated']")) {
       const root = host.shadowRoot;
-      if (root && !host.__kioskWatched) {
+      if (!root) { schedule(); continue; }  // its shadow root comes in a moment: look again
+      if (!host.__kioskWatched) {
         // The pad draws itself inside its shadow root, which the page's observer cannot see.
         host.__kioskWatched = true;
         new MutationObserver(schedule).observe(root, {childList: true, subtree: true});
       }
-      const canvas = root && root.querySelector("canvas");
+      const canvas = root.querySelector("canvas");
       if (!canvas) continue;
       const ratio = String(canvas.width / canvas.height || 3.2);
       if (host.style.getPropertyValue("--kiosk-pad-ratio") !== ratio) {

@@ -23,7 +23,7 @@ from shared.i18n import LANGUAGES, t
 from shared.models import Appointment
 from tests.browser import test_kiosk_flow as flow
 from tests.browser.conftest import click_and_wait, goto_app, screenshot
-from tests.browser.test_kiosk_fit import TABLET, progress_pattern, walk
+from tests.browser.test_kiosk_fit import NEXT_FRAME_JS, TABLET, progress_pattern, walk
 from tests.browser.visits import Visit, new_visit
 from tests.factories import make_location, make_provider
 
@@ -152,9 +152,13 @@ def test_every_kiosk_screen_in_spanish_has_no_english(new_page, apps, live_db, d
                                     exact=True)).to_be_visible()
             screenshot(page, "kiosk-es-insurance-form.png")
         if name.startswith("consent-"):
+            # The pad has drawn itself and the kiosk has fitted it (its toolbar hidden).
             page.wait_for_function("""() => !!document.querySelector(
                 ".st-key-signature_pad [data-testid='stBidiComponentIsolated']")
-                ?.shadowRoot?.querySelector("canvas")""")
+                ?.shadowRoot?.querySelector("style[data-kiosk-fit]")""")
+        # The kiosk's script tidies what a run drew on the next frame or two.
+        page.evaluate(NEXT_FRAME_JS)
+        page.evaluate(NEXT_FRAME_JS)
         found = english_on_screen(page, allowed)
         if found:
             english[name] = found

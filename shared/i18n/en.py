@@ -865,4 +865,5 @@ MESSAGES: dict[str, str] = {
     "queue.cancel_confirm": "Cancel {name}'s appointment at {time}?",
     "queue.cancel_yes": "Yes, cancel it",
     "queue.keep": "No, keep it",
+    "dash.show_notes": "Show notes too ({n}: arrived early and the like)",
 }

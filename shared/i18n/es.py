@@ -865,4 +865,5 @@ MESSAGES: dict[str, str] = {
     "queue.cancel_confirm": "¿Cancelar la cita de {name} a las {time}?",
     "queue.cancel_yes": "Sí, cancelarla",
     "queue.keep": "No, mantenerla",
+    "dash.show_notes": "Mostrar también las notas ({n}: llegó temprano y similares)",
 }

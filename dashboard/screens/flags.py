@@ -16,7 +16,13 @@ from shared.errors import DomainError
 from shared.i18n import field_label, t
 from shared.models import FlagKind, FlagSeverity, StaffRole, utcnow
 from shared.services import insurance, review
-from shared.services.board import STEP_KINDS, FlagRow, kiosk_step, open_flags_by_patient
+from shared.services.board import (
+    STEP_KINDS,
+    FlagRow,
+    kiosk_step,
+    open_flags_by_patient,
+    open_notes,
+)
 from shared.services.details import display_phone
 from shared.services.review import CHANGE_KINDS
 from shared.services.slips import format_time
@@ -33,7 +39,11 @@ def page() -> None:
     ctx = app_context()
     st.title(t("dash.flags"))
     with Session(ctx.engine) as session:
-        groups = open_flags_by_patient(session)
+        notes = open_notes(session)
+    # Notes ("arrived early") only when asked for: the list is what needs a decision.
+    with_notes = notes > 0 and st.toggle(t("dash.show_notes", n=notes), key="flags_notes")
+    with Session(ctx.engine) as session:
+        groups = open_flags_by_patient(session, notes=with_notes)
     if not groups:
         st.success(t("dash.no_flags"))
         return

@@ -301,16 +301,36 @@ class PatientFlags:
     def oldest(self) -> datetime:
         return min(f.raised_at for f in self.flags)
 
+    @property
+    def needs_decision(self) -> bool:
+        return any(f.kind not in NOTE_KINDS for f in self.flags)
 
-def open_flags_by_patient(session: Session) -> list[PatientFlags]:
-    """Open flags grouped by patient: patients with an urgent flag first, then oldest first.
-    Flags with no patient (a walk-in, a help press before identification) form their own
-    groups. One query."""
+
+# Flags that only tell the desk something ("arrived early"): on the board row, but not in
+# the review list unless asked for, where they would bury the flags that need a decision.
+NOTE_KINDS = frozenset({FlagKind.EARLY_ARRIVAL})
+
+
+def open_notes(session: Session) -> int:
+    """How many open flags are notes only (see NOTE_KINDS)."""
+    return session.scalar(select(func.count()).select_from(Flag).where(
+        Flag.status == FlagStatus.OPEN, Flag.kind.in_(NOTE_KINDS))) or 0
+
+
+def open_flags_by_patient(session: Session, *, notes: bool = True) -> list[PatientFlags]:
+    """Open flags grouped by patient, what needs a decision first: patients with an urgent
+    flag, then those with a flag to decide on, then those with notes only (left out unless
+    `notes`), oldest first within each; in a group, urgent flags first and notes last. Flags
+    with no patient (a walk-in, a help press before identification) form their own groups.
+    One query."""
+    conditions = [Flag.status == FlagStatus.OPEN]
+    if not notes:
+        conditions.append(Flag.kind.not_in(NOTE_KINDS))
     rows = session.execute(
         select(Flag, Patient.legal_given_name, Patient.preferred_name,
                Patient.legal_family_name, Patient.mrn)
         .outerjoin(Patient, Flag.patient_id == Patient.id)
-        .where(Flag.status == FlagStatus.OPEN)
+        .where(*conditions)
         .order_by(Flag.raised_at, Flag.id)
     ).all()
     groups: dict[object, PatientFlags] = {}
@@ -327,7 +347,10 @@ def open_flags_by_patient(session: Session) -> list[PatientFlags]:
                 new_value=flag.new_value, acknowledged=flag.acknowledged_at is not None,
             )
         )
-    return sorted(groups.values(), key=lambda g: (not g.urgent, g.oldest))
+    for group in groups.values():
+        # Stable: otherwise in the order raised.
+        group.flags.sort(key=lambda f: (f.severity != FlagSeverity.URGENT, f.kind in NOTE_KINDS))
+    return sorted(groups.values(), key=lambda g: (not g.urgent, not g.needs_decision, g.oldest))
 
 
 def _unnamed(flag: Flag) -> str:

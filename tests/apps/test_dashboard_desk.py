@@ -22,6 +22,7 @@ from shared.models import (
     Channel,
     Flag,
     FlagKind,
+    FlagSeverity,
     FlagStatus,
     Patient,
     utcnow,
@@ -381,3 +382,25 @@ def test_new_marks_an_arrival_for_a_minute_not_one_refresh(app_db) -> None:
         clock.shift(timedelta(seconds=30))
         at.run()
         assert not newcomer().startswith("NEW")
+
+
+def test_early_arrival_notes_stay_out_of_the_review_list_unless_asked(app_db) -> None:
+    tz = get_settings().tz
+    with time_machine.travel(MORNING, tick=True):
+        now = utcnow()
+        with session_scope(app_db) as session:
+            demo.seed_demo(session, tz=tz, now=now)
+            early = make_appointment(session, start=now + timedelta(minutes=25),
+                                     patient=make_patient(session, legal_family_name="Earlybird"))
+            flags.raise_flag(session, kind=FlagKind.EARLY_ARRIVAL, severity=FlagSeverity.INFO,
+                             now=now, patient_id=early.patient_id, appointment_id=early.id,
+                             kiosk_id="kiosk-1")
+        at = _open(_signed_in(), "flags")
+        titles = [h.value for h in at.subheader]
+        assert not any("Earlybird" in title for title in titles), titles
+        toggle = at.toggle(key="flags_notes")
+        assert toggle.label.startswith("Show notes too (")
+        toggle.set_value(True).run()
+        assert not at.exception
+        assert any("Earlybird" in h.value for h in at.subheader)
+        assert any("Early arrival" in m.value for m in at.markdown)

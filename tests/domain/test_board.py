@@ -495,3 +495,26 @@ def test_the_board_search_finds_a_name_in_any_order_an_mrn_or_a_birth_date(
         1, 1, at(9), "Isabella Sánchez-Ortiz", "M-0042", 40, "Dr. Okafor", "Main",
         "Follow-up", S.BOOKED, None, 0, None, date(1986, 3, 14))
     assert board.matches_search(row, query) is found
+
+
+def test_the_review_list_puts_decisions_first_and_notes_only_when_asked(
+    session: Session, clinic: Clinic
+) -> None:
+    early_only = clinic.book(at(11), given="Ada")
+    make_flag(session, FlagKind.EARLY_ARRIVAL, appointment=early_only, raised_at=at(9))
+    change = clinic.book(at(10), given="Ben")
+    note = make_flag(session, FlagKind.EARLY_ARRIVAL, appointment=change, raised_at=at(9, 5))
+    address = make_flag(session, FlagKind.ADDRESS_CHANGE, appointment=change,
+                        raised_at=at(9, 10))
+    urgent = clinic.book(at(10, 30), given="Cy")
+    make_flag(session, FlagKind.URGENT_ANSWER, severity=FlagSeverity.URGENT,
+              appointment=urgent, raised_at=at(9, 20))
+
+    decisions = board.open_flags_by_patient(session, notes=False)
+    everything = board.open_flags_by_patient(session)
+
+    assert [g.patient_name.split()[0] for g in decisions] == ["Cy", "Ben"]
+    assert [f.flag_id for f in decisions[1].flags] == [address.id]
+    assert [g.patient_name.split()[0] for g in everything] == ["Cy", "Ben", "Ada"]
+    assert [f.flag_id for f in everything[1].flags] == [address.id, note.id]  # note last
+    assert board.open_notes(session) == 2

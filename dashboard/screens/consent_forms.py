@@ -20,8 +20,8 @@ NEW = 0
 
 
 def _outdated_text(parts: list[str]) -> str:
-    return t("consent_admin.spanish_outdated",
-             parts=", ".join(t(f"consent_admin.part_{part}") for part in parts))
+    named = {"title": t("consent_admin.part_title"), "body": t("consent_admin.part_body")}
+    return t("consent_admin.spanish_outdated", parts=", ".join(named[part] for part in parts))
 
 
 def page() -> None:

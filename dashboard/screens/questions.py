@@ -49,13 +49,10 @@ def _done(message: str) -> None:
 
 
 def _parts(parts: list[str]) -> str:
-    names = []
-    for part in parts:
-        if part.startswith("choice:"):
-            names.append(t("questions_admin.part_choice", choice=part.removeprefix("choice:")))
-        else:
-            names.append(t(f"questions_admin.part_{part}"))
-    return ", ".join(names)
+    named = {"text": t("questions_admin.part_text"), "help": t("questions_admin.part_help")}
+    return ", ".join(
+        t("questions_admin.part_choice", choice=part.removeprefix("choice:"))
+        if part.startswith("choice:") else named[part] for part in parts)
 
 
 def _spanish_warning(status: question_admin.QuestionStatus) -> None:

@@ -435,6 +435,9 @@ def _sign_in(page) -> None:
     click_and_wait(page, page.get_by_role("button", name="Sign in"))
 
 
+RAW_VALUE = re.compile(r"\b(None|False|True|nan|NaN|NaT|null|undefined)\b")
+
+
 def test_every_dashboard_page_is_accessible(shared_page, apps, live_db, db):
     # A new insurance card with photos: the flags page and the patient's record show them.
     visit = new_visit(db, live_db.tz)
@@ -478,5 +481,8 @@ def test_every_dashboard_page_is_accessible(shared_page, apps, live_db, db):
         problems += [f"{where}: image without alt text: {src}"
                      for src in page.evaluate(IMAGES_WITHOUT_ALT_JS)]
         problems += axe_problems(page, where)
+        # Raw values never reach the screen: "None", "False", "nan" (tables included).
+        problems += [f"{where}: shows {raw!r}" for raw in sorted(set(RAW_VALUE.findall(
+            page.locator("[data-testid='stMain']").inner_text())))]
     assert not problems, (f"{len(problems)} accessibility problems on the dashboard:\n"
                           + "\n".join(problems))

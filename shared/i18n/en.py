@@ -866,4 +866,6 @@ MESSAGES: dict[str, str] = {
     "queue.cancel_yes": "Yes, cancel it",
     "queue.keep": "No, keep it",
     "dash.show_notes": "Show notes too ({n}: arrived early and the like)",
+    "settings.alert_sound": "Chime and notify the desk's screens when an urgent alert comes",
+    "settings.alert_sound_help": "A short chime, and a browser notification if the browser allows it, for help requests, urgent answers and patients who left the kiosk. The notification names the kind of alert and the kiosk, never the patient.",
 }

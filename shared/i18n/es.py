@@ -866,4 +866,6 @@ MESSAGES: dict[str, str] = {
     "queue.cancel_yes": "Sí, cancelarla",
     "queue.keep": "No, mantenerla",
     "dash.show_notes": "Mostrar también las notas ({n}: llegó temprano y similares)",
+    "settings.alert_sound": "Sonar y avisar en las pantallas de la recepción cuando llega una alerta urgente",
+    "settings.alert_sound_help": "Un sonido breve y, si el navegador lo permite, una notificación, para pedidos de ayuda, respuestas urgentes y pacientes que dejaron el quiosco. La notificación dice el tipo de alerta y el quiosco, nunca el paciente.",
 }

@@ -3,6 +3,7 @@ seconds without losing the filters."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -57,8 +58,11 @@ def _alert_strip(user: dict) -> None:
     ctx = app_context()
     with Session(ctx.engine) as session:
         rows = alerts(session, utcnow())
+        chime = rows and clinic_settings.load_cached(ctx.engine).alert_sound
     if not rows:
         return
+    if chime:
+        _chime_for_new(rows)
     # One line per alert, saying what happened and where: the board stays in view below.
     with st.container(border=True, key="alert_strip"):
         for alert in rows:
@@ -74,6 +78,49 @@ def _alert_strip(user: dict) -> None:
                     st.rerun()
             else:
                 line.info(text, icon=":material/check:")
+
+
+CHIME_JS = """<span class="dash-chime" hidden></span><script>
+(() => {
+  try {
+    const audio = new (window.AudioContext || window.webkitAudioContext)();
+    for (const [at, hz] of [[0, 880], [0.22, 660]]) {
+      const tone = audio.createOscillator(), gain = audio.createGain();
+      tone.frequency.value = hz;
+      gain.gain.setValueAtTime(0.25, audio.currentTime + at);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + at + 0.2);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(audio.currentTime + at);
+      tone.stop(audio.currentTime + at + 0.2);
+    }
+  } catch (e) {}
+  if ("Notification" in window) {
+    const show = () => new Notification(TITLE, {body: BODY, tag: "checkin-alert"});
+    if (Notification.permission === "granted") show();
+    else if (Notification.permission !== "denied") Notification.requestPermission().then(
+      (p) => { if (p === "granted") show(); });
+  }
+})();
+</script>
+<style>.stElementContainer:has(.dash-chime) { display: none !important; }</style>"""
+
+
+def _chime_for_new(rows: list[AlertRow]) -> None:
+    """The clinic asked for a sound: once per alert this screen has not rung for yet, a
+    chime and a browser notification that says only what kind of alert (no patient name:
+    a notification can show on a locked screen)."""
+    rung = st.session_state.setdefault("_alerts_rung", set())
+    new = [a for a in rows if a.taken_at is None and a.flag_id not in rung]
+    if not new:
+        return
+    rung.update(a.flag_id for a in new)
+    kind = new[-1].kind
+    what = t("dash.alert_help") if kind == FlagKind.HELP_REQUEST else (
+        t("flag.left_kiosk") if kind == FlagKind.LEFT_KIOSK else t(f"flag.{kind.value}"))
+    script = (CHIME_JS.replace("TITLE", json.dumps(t("dash.alerts_title")))
+              .replace("BODY", json.dumps(what + (f" · {new[-1].kiosk_id}"
+                                                  if new[-1].kiosk_id else ""))))
+    st.html(script, unsafe_allow_javascript=True)
 
 
 def alert_text(alert: AlertRow, tz) -> str:

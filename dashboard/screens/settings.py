@@ -47,6 +47,9 @@ def page() -> None:
             t("settings.allow_early_checkin"), current.allow_early_checkin, key="set_early")
         changes["allow_late_checkin"] = st.checkbox(
             t("settings.allow_late_checkin"), current.allow_late_checkin, key="set_late")
+        changes["alert_sound"] = st.checkbox(
+            t("settings.alert_sound"), current.alert_sound, key="set_alert_sound",
+            help=t("settings.alert_sound_help"))
         changes["languages"] = st.multiselect(
             t("settings.languages"), list(LANGUAGES), default=list(current.languages),
             format_func=LANGUAGES.get, key="set_languages")

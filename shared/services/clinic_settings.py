@@ -34,6 +34,9 @@ class ClinicSettings:
     languages: tuple[str, ...] = ("en", "es")
     welcome_message_en: str = ""
     welcome_message_es: str = ""
+    # A chime and a browser notification on the desk's screens when an urgent alert comes
+    # (help, an urgent answer, a walk-away). Off unless the clinic turns it on: a quiet desk.
+    alert_sound: bool = False
 
 
 DEFAULTS = ClinicSettings()

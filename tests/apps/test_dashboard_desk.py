@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -404,3 +405,20 @@ def test_early_arrival_notes_stay_out_of_the_review_list_unless_asked(app_db) ->
         assert not at.exception
         assert any("Earlybird" in h.value for h in at.subheader)
         assert any("Early arrival" in m.value for m in at.markdown)
+
+
+def test_a_clinic_that_asks_for_it_hears_a_chime_once_per_new_alert(app_db, desk_day) -> None:
+    def chimes(at: AppTest) -> list[str]:
+        return [h.proto.body for h in at.get("html") if "AudioContext" in h.proto.body]
+
+    at = _signed_in()
+    assert chimes(at) == []  # off by default: a quiet desk
+    with session_scope(app_db) as session:
+        clinic_settings.update(session, {"alert_sound": True}, staff_user_id=None)
+    clinic_settings.forget_cached()
+    at.run()
+    [chime] = chimes(at)
+    assert json.dumps("Needs help · lobby-2") in chime
+    assert desk_day.patient_family_name not in chime  # a notification never names anyone
+    at.run()
+    assert chimes(at) == [], "the same alert rang again"

@@ -152,7 +152,8 @@ STEP_SCRIPT = """<span class="kiosk-a11y-script" hidden></span><script>
   window.__kioskA11y = {step: d.step, lang: d.lang};
   const say = () => {
     live.textContent = "";
-    setTimeout(() => { live.textContent = d.announce; }, 100);
+    // `said` tells a test the region holds this step's words in this language.
+    setTimeout(() => { live.textContent = d.announce; window.__kioskA11y.said = d.lang; }, 100);
   };
   if (!stepChanged) { say(); return; }
   // The step's heading exists once this run is over (until then the last step's may show).

@@ -143,6 +143,7 @@ def render_find_by_name(ctx: AppContext) -> None:
     state = kiosk_state()
     st.title(tr("kiosk.find_title"))
     st.markdown(tr("kiosk.find_lead"))
+    st.caption(tr("kiosk.find_child_note"))
     with st.form("find_form", border=False):
         family = st.text_input(tr("kiosk.family_name"), key="find_family", max_chars=100,
                                autocomplete="off")

@@ -68,10 +68,14 @@ def render_walk_in(ctx: AppContext) -> None:
     st.title(tr("walkin.title"))
     st.markdown(tr("walkin.lead"))
     with st.form("walkin_form", border=False):
-        given = st.text_input(tr("walkin.given_name"), key="walkin_given", max_chars=100)
-        family = st.text_input(tr("kiosk.family_name"), key="walkin_family", max_chars=100)
-        birth = birth_date_input("walkin")
-        phone = st.text_input(tr("details.phone"), key="walkin_phone", max_chars=32)
+        # In pairs, so the button is in view on a landscape tablet without scrolling.
+        first, second = st.columns(2, vertical_alignment="bottom")
+        given = first.text_input(tr("walkin.given_name"), key="walkin_given", max_chars=100)
+        family = second.text_input(tr("kiosk.family_name"), key="walkin_family", max_chars=100)
+        first, second = st.columns(2, vertical_alignment="bottom")
+        with first:
+            birth = birth_date_input("walkin")
+        phone = second.text_input(tr("details.phone"), key="walkin_phone", max_chars=32)
         reason = st.text_input(tr("walkin.reason"), key="walkin_reason", max_chars=200)
         submitted = st.form_submit_button(tr("walkin.submit"), type="primary", width="stretch")
     if submitted:

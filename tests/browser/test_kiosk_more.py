@@ -109,10 +109,11 @@ def _check_in(engine: Engine, appointment_id: int) -> CheckIn:
             select(CheckIn).where(CheckIn.appointment_id == appointment_id)).one()
 
 
-def _to_questions(page, visit: Visit) -> None:
-    """Found by name, the appointment, details and insurance confirmed: the first question."""
+def _to_questions(page, visit: Visit, greeting: str | None = None) -> None:
+    """Found by name, the appointment, details and insurance confirmed: the first question.
+    A parent checking in a child is greeted with "Checking in <child>"."""
     _find_by_name(page, visit.family, visit.birth)
-    expect(_heading(page, f"Hello, {visit.given}")).to_be_visible()
+    expect(_heading(page, greeting or f"Hello, {visit.given}")).to_be_visible()
     flow._confirm_details_and_insurance(page)
     expect(page.get_by_text(PROGRESS)).to_be_visible()
 
@@ -180,7 +181,7 @@ def test_a_guardian_signs_for_a_minor(new_page, apps, live_db, db):
 
     page = new_page(WIDTH, HEIGHT)
     goto_app(page, apps.kiosk_url)
-    _to_questions(page, visit)
+    _to_questions(page, visit, greeting=t("kiosk.checking_in", name=visit.given))
     assert _answer_questions(page) >= 5
     with Session(db) as session:
         appointment = session.get(Appointment, visit.appointment_id)
@@ -196,7 +197,7 @@ def test_a_guardian_signs_for_a_minor(new_page, apps, live_db, db):
         # last one's radio, set already, can still be on the page for a moment.
         signer = page.locator(f".st-key-consent_rel_{form.version_id}").locator(
             "[data-testid='stRadio']").filter(
-            has=page.get_by_text(t("consent.who_signs"), exact=True))
+            has=page.get_by_text(t("consent.relationship_to", name=visit.given), exact=True))
         options = signer.locator("label[data-testid='stRadioOption']")
         expect(options.filter(has_text=t("consent.rel_self"))).to_have_count(0)
         expect(options).to_have_text([t("consent.rel_parent"), t("consent.rel_guardian"),

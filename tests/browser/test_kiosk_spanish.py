@@ -156,6 +156,10 @@ def test_every_kiosk_screen_in_spanish_has_no_english(new_page, apps, live_db, d
             page.wait_for_function("""() => !!document.querySelector(
                 ".st-key-signature_pad [data-testid='stBidiComponentIsolated']")
                 ?.shadowRoot?.querySelector("style[data-kiosk-fit]")""")
+        # The page's title, language and spoken step are this screen's, in Spanish (the
+        # announcement comes a moment after the screen: kiosk/a11y.py).
+        page.wait_for_function("() => window.__kioskA11y && window.__kioskA11y.said === 'es'"
+                               " && document.documentElement.lang === 'es'")
         # The kiosk's script tidies what a run drew on the next frame or two.
         page.evaluate(NEXT_FRAME_JS)
         page.evaluate(NEXT_FRAME_JS)

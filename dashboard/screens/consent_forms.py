@@ -40,17 +40,16 @@ def page() -> None:
         outdated = {vid: parts for f in all_forms
                     for vid, parts in consent_admin.spanish_outdated_by_version(f).items()}
     marker = t("consent_admin.spanish_outdated_marker")
-    labels = {NEW: t("consent_admin.new")} | {
-        s[0]: f"{s[1]} · ⚠ {marker}" if s[6] and outdated.get(s[6][-1][0]) else s[1]
-        for s in summary}
+    labels = {NEW: t("consent_admin.new")} | {s[0]: s[1] for s in summary}
     chosen = st.selectbox(t("consent_admin.form"), list(labels), format_func=labels.get,
                           key="consent_form_chosen")
     current = next((s for s in summary if s[0] == chosen), None)
     if flash:
         st.success(flash)
-        # A version just added with the English changed and the Spanish not: said at once.
-        if current and current[6] and outdated.get(current[6][-1][0]):
-            st.warning(_outdated_text(outdated[current[6][-1][0]]), icon="⚠️")
+    # The form's newest version has Spanish written for an older English: said at the top
+    # (the versions below mark which).
+    if current and current[6] and outdated.get(current[6][-1][0]):
+        st.warning(_outdated_text(outdated[current[6][-1][0]]), icon="⚠️")
     renewals = [r.value for r in ConsentRenewal]
     with st.form(f"consent_rules_{chosen}"):
         key = st.text_input(t("questions_admin.key"), current[1] if current else "",
@@ -97,8 +96,6 @@ def page() -> None:
                 st.rerun()
     st.subheader(t("consent_admin.new_version"))
     latest = versions[-1] if versions else None
-    if latest is not None and outdated.get(latest[0]):
-        st.warning(_outdated_text(outdated[latest[0]]), icon="⚠️")
     with st.form(f"consent_version_{form_id}", clear_on_submit=False):
         c1, c2 = st.columns(2)
         title_en = c1.text_input(t("consent_admin.title_en"), latest[2] if latest else "",

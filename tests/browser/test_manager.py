@@ -27,6 +27,7 @@ from shared.i18n import t
 from shared.models import (
     Answer,
     CheckIn,
+    ConsentForm,
     Flag,
     FlagKind,
     FlagSeverity,
@@ -238,6 +239,28 @@ def test_a_new_conditional_question_is_previewed_then_raises_an_urgent_flag_on_t
         assert [(f.status, f.severity, f.new_value) for f in raised] == [
             (FlagStatus.OPEN, FlagSeverity.URGENT, {"question": KEY, "answer": True})], raised
         assert check_in.completed_at is None, "the flag should come before the check-in ends"
+
+
+def test_a_consent_form_edited_in_english_alone_says_its_spanish_is_out_of_date(
+    new_page, apps, db
+):
+    with Session(db) as session:
+        form = session.scalars(select(ConsentForm).where(
+            ConsentForm.key == "general_consent")).one()
+        form_id = form.id
+    page = _open_signed_in(new_page, apps, "consent-forms", "manager")
+    _choose(page, "consent_form_chosen", "general_consent")
+    body = page.locator(f".st-key-cv_ben_{form_id} textarea")
+    body.fill(body.input_value() + " We may also call you about your visit.")
+    click_and_wait(page, _button(page, t("consent_admin.add_version")))
+    expect(page.get_by_text(t("consent_admin.version_added"), exact=True)).to_be_visible()
+    warning = t("consent_admin.spanish_outdated", parts=t("consent_admin.part_body"))
+    expect(page.get_by_text(warning, exact=True).first).to_be_visible()
+    marker = t("consent_admin.spanish_outdated_marker")
+    versions = page.locator("[data-testid='stExpander'] summary")
+    expect(versions.filter(has_text=marker)).to_have_count(1)  # the new draft's line
+    expect(versions.first).to_contain_text(marker)  # the newest comes first
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 
 def _flags_chart(page):

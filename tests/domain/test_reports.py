@@ -341,3 +341,24 @@ def test_a_check_in_still_under_way_does_not_lower_the_completion_rate() -> None
     summary = KioskSummary(started=3, completed=1, abandoned=1, abandoned_by_step=[],
                            median_seconds=None, p90_seconds=None)
     assert summary.completion_rate == pytest.approx(0.5)
+
+
+def test_every_kind_of_flag_raised_is_counted_resolved_or_not(session: Session) -> None:
+    # One of each kind the product knows (a walk-away, a help press still open included),
+    # and a second help press acknowledged but never resolved: every kind is a row.
+    patient = make_patient(session)
+    appointment = make_appointment(session, patient=patient)
+    for i, kind in enumerate(FlagKind):
+        resolved = {"status": FlagStatus.ACCEPTED, "resolved_at": T + minutes(i + 1)} \
+            if i % 2 else {}
+        make_flag(session, kind, appointment=appointment, **resolved)
+    make_flag(session, FlagKind.HELP_REQUEST, patient=None, kiosk_id="lobby-2",
+              acknowledged_at=T + minutes(1))
+    session.commit()
+    report = reports.build_report(session, FIRST, LAST, TZ)
+    counted = {f.kind: (f.raised, f.resolved) for f in report.flags}
+    assert set(counted) == {kind.value for kind in FlagKind}
+    assert counted[FlagKind.HELP_REQUEST.value][0] == 2
+    assert counted[FlagKind.LEFT_KIOSK.value][0] == 1
+    for f in report.flags:
+        assert (f.median_resolve_minutes is None) == (f.resolved == 0)

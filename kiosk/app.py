@@ -43,7 +43,7 @@ log = logging.getLogger("kiosk")
 RETRY_EVERY = timedelta(seconds=3)
 
 STEPS = {
-    "welcome": lambda ctx: welcome.render(_welcome_message(ctx)),
+    "welcome": lambda ctx: (welcome.render(_welcome_message(ctx)), find.catch_scanner(ctx)),
     "help": help_step.render,
     "scan": find.render_scan,
     "code_problem": find.render_code_problem,

@@ -52,3 +52,10 @@ def viewfinder(*, words: dict[str, str], lang: str, key: str) -> Any:
     None. `words` are the patient's-language texts it shows (hint, starting, read, denied,
     missing, camera)."""
     return _viewfinder(words=words, lang=lang, key=key, default=None)
+
+
+def scanner_keys(*, key: str) -> Any:
+    """No camera and nothing shown: only a USB scanner's keys, caught anywhere on the page
+    (the welcome screen, so a patient can scan before choosing anything). Its value is as
+    the viewfinder's."""
+    return _viewfinder(words={}, lang="en", keys_only=True, key=key, default=None)

@@ -35,6 +35,17 @@ def accept_code(ctx: AppContext, code: str) -> None:
     go("verify_birth_date")
 
 
+def catch_scanner(ctx: AppContext) -> None:
+    """On the welcome screen: a USB scanner's code, typed with no field tapped, goes straight
+    to the birth date, as from the scan screen."""
+    value = scanner.scanner_keys(key="welcome_scanner")
+    scan = scanner.read_scan(value, handled_nonce=kiosk_state().get("scan_nonce"))
+    if scan is not None:
+        kiosk_state()["scan_nonce"] = scan.nonce
+        accept_code(ctx, scan.code)
+        st.rerun()
+
+
 def render_scan(ctx: AppContext) -> None:
     """A live viewfinder that reads the reminder's QR code by itself, a USB scanner that
     types anywhere on the page, and a field to type the code: the next screen comes with no

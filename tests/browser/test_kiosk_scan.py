@@ -278,3 +278,19 @@ def test_no_camera_says_so_and_the_code_can_be_typed(browser, apps, live_db, db)
         _asks_birth_date(page)
     finally:
         context.close()
+
+
+def test_a_usb_scanner_works_on_the_welcome_screen_before_any_tap(
+    new_page, apps, live_db, db
+):
+    visit = new_visit(db, live_db.tz)
+    link, _ = _reminder_link(db, visit.appointment_id, apps, live_db.tz)
+    page = new_page(1024, 768)
+    goto_app(page, apps.kiosk_url)
+    expect(_heading(page, t("kiosk.title", "en"))).to_be_visible()
+    # The key catcher draws nothing and asks for no camera.
+    expect(page.get_by_title(t("kiosk.scan_camera", "en"))).to_have_count(0)
+    page.wait_for_function(APP_IDLE_JS, polling=POLL_MS)
+
+    _scanner_types(page, link)
+    _asks_birth_date(page)

@@ -251,6 +251,15 @@
     try {
       if (window.frameElement && words.camera) window.frameElement.title = words.camera;
     } catch (error) { /* another origin: Streamlit's title stays */ }
+    if (args.keys_only) {
+      // The welcome screen: no camera and nothing to see, only a USB scanner's keys.
+      if (!started) {
+        started = true;
+        box.style.display = "none";
+        post("streamlit:setFrameHeight", { height: 0 });
+      }
+      return;
+    }
     show(state);
     if (!started) {
       started = true;

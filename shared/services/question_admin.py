@@ -306,9 +306,12 @@ def save_question(session: Session, d: QuestionDefinition, *, spanish: bool,
     """Create a question, or edit one, as a draft or published at once. The whole set is
     checked with the change in place before anything is written (the set being written,
     and when publishing the set patients will be asked). Patients are asked a draft only once
-    it is published; a published edit is a new version, so answers keep their wording."""
+    it is published; a published edit is a new version, so answers keep their wording. A
+    draft may leave the Spanish for later, while the clinic offers Spanish; publishing asks
+    for it."""
     existing = current_set(session)
-    validate_set(_in_place(existing, d), spanish=spanish)
+    # A draft may wait for its Spanish; it is required when published.
+    validate_set(_in_place(existing, d), spanish=spanish and publish)
     question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == d.key))
     if publish:
         _check_publishable(session, d, spanish=spanish)

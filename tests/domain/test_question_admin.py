@@ -1046,3 +1046,20 @@ def test_a_draft_shows_its_spanish_state_before_it_is_published(
 ])
 def test_the_rule_for_spanish_out_of_date(history: list[dict], expected: list[str]) -> None:
     assert outdated_parts(history) == expected
+
+
+def test_a_draft_may_wait_for_its_spanish_but_is_not_published_without_it(
+        session: Session, manager: StaffUser) -> None:
+    make_appointment(session)
+    save_all(session, clinic_set(), manager)
+    save_draft(session, weight(text_es=""), manager)
+    session.commit()
+    with pytest.raises(DefinitionInvalid) as exc:
+        publish(session, "weight_lb", spanish=True, staff_user_id=manager.id)
+    refused(exc, "questions_admin.no_spanish", "weight_lb")
+    session.rollback()
+    assert asked_text(session, "weight_lb") is None
+    save_draft(session, weight(), manager)
+    publish(session, "weight_lb", spanish=True, staff_user_id=manager.id)
+    session.commit()
+    assert asked_text(session, "weight_lb") == weight().text_en

@@ -310,8 +310,8 @@ def save_question(session: Session, d: QuestionDefinition, *, spanish: bool,
     draft may leave the Spanish for later, while the clinic offers Spanish; publishing asks
     for it."""
     existing = current_set(session)
-    # A draft may wait for its Spanish; it is required when published.
-    validate_set(_in_place(existing, d), spanish=spanish and publish)
+    # A draft may wait for its Spanish: it is asked for in the set patients will be asked.
+    validate_set(_in_place(existing, d), spanish=False)
     question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == d.key))
     if publish:
         _check_publishable(session, d, spanish=spanish)
@@ -350,7 +350,7 @@ def publish(session: Session, key: str, *, spanish: bool, staff_user_id: int | N
     if draft is None:
         raise _fail("no draft", "questions_admin.no_draft", key)
     definition = QuestionDefinition.from_version(key, draft)
-    validate_set(_in_place(current_set(session), definition), spanish=spanish)
+    validate_set(_in_place(current_set(session), definition), spanish=False)
     _check_publishable(session, definition, spanish=spanish)
     draft.draft = False
     session.flush()

@@ -1063,3 +1063,17 @@ def test_a_draft_may_wait_for_its_spanish_but_is_not_published_without_it(
     publish(session, "weight_lb", spanish=True, staff_user_id=manager.id)
     session.commit()
     assert asked_text(session, "weight_lb") == weight().text_en
+
+
+def test_a_draft_waiting_for_its_spanish_does_not_hold_up_other_questions(
+        session: Session, manager: StaffUser) -> None:
+    save_all(session, clinic_set(), manager)
+    save_draft(session, weight(text_es=""), manager)
+    save(session, new_allergies(text_en="Any new allergies?", text_es="¿Alergias nuevas?"),
+         manager)
+    save_draft(session, pain_level(), manager)
+    publish(session, "pain_level", spanish=True, staff_user_id=manager.id)
+    session.commit()
+    assert [q.key for q, _ in published_set(session)] == [
+        "chest_pain", "new_allergies", "new_allergy_details", "visit_summary_delivery",
+        "pain_level"]

@@ -216,10 +216,14 @@ class QuestionStatus:
 
 
 def overview(session: Session) -> list[QuestionStatus]:
-    """The active questions in the clinic's order, each with its draft and Spanish state."""
+    """The active questions in the clinic's order, each with its draft and Spanish state;
+    a deactivated question with a draft waiting to bring it back comes too, as a draft."""
     statuses = []
-    for q in _questions(session):
-        latest, published = q.current, q.published_version
+    for q in _questions(session, include_inactive=True):
+        if not q.active and q.draft_version is None:
+            continue
+        latest = q.current
+        published = q.published_version if q.active else None
         statuses.append(QuestionStatus(
             key=q.key, definition=QuestionDefinition.from_version(q.key, latest),
             version=latest.version, draft=latest.draft,
@@ -320,10 +324,10 @@ def save_question(session: Session, d: QuestionDefinition, *, spanish: bool,
         question = KioskQuestion(key=d.key, position=end, active=True)
         session.add(question)
         session.flush()
-    elif not question.active:
-        # Validated above as the last question, so that is where it comes back.
-        question.position = end
-        question.active = True
+    elif not question.active and publish:
+        # Validated above as the last question, so that is where it comes back. (A draft
+        # leaves it out of the kiosk until it is published.)
+        _bring_back(session, question)
     if not _write(session, question, d, staff_user_id, publish=publish):
         return question  # nothing changed: no new version
     session.flush()
@@ -333,6 +337,13 @@ def save_question(session: Session, d: QuestionDefinition, *, spanish: bool,
                  record_type="kiosk_question", record_id=question.id,
                  detail={"question_version_id": latest.id})
     return question
+
+
+def _bring_back(session: Session, question: KioskQuestion) -> None:
+    """A deactivated question asked again comes last."""
+    question.position = max(
+        (q.position for q in _questions(session) if q.id != question.id), default=0) + 1
+    question.active = True
 
 
 def _question(session: Session, key: str) -> KioskQuestion:
@@ -352,6 +363,8 @@ def publish(session: Session, key: str, *, spanish: bool, staff_user_id: int | N
     definition = QuestionDefinition.from_version(key, draft)
     validate_set(_in_place(current_set(session), definition), spanish=False)
     _check_publishable(session, definition, spanish=spanish)
+    if not question.active:
+        _bring_back(session, question)
     draft.draft = False
     session.flush()
     audit.record(session, actor_type="staff", actor_id=staff_user_id,
@@ -362,14 +375,13 @@ def publish(session: Session, key: str, *, spanish: bool, staff_user_id: int | N
 
 def discard_draft(session: Session, key: str, *, staff_user_id: int | None) -> None:
     """Drop a question's draft; patients go on being asked the published version. A question
-    that was only ever a draft has nothing left to ask and is deactivated."""
+    that was only ever a draft has nothing left to ask and leaves the list."""
     question = _question(session, key)
     draft = question.draft_version
     if draft is None:
         raise _fail("no draft", "questions_admin.no_draft", key)
     if question.published_version is None:
-        deactivate(session, key, staff_user_id=staff_user_id)
-        return
+        question.active = False  # nothing left to ask
     question.versions.remove(draft)
     session.delete(draft)
     session.flush()

@@ -1077,3 +1077,32 @@ def test_a_draft_waiting_for_its_spanish_does_not_hold_up_other_questions(
     assert [q.key for q, _ in published_set(session)] == [
         "chest_pain", "new_allergies", "new_allergy_details", "visit_summary_delivery",
         "pain_level"]
+
+
+def test_a_draft_of_a_deactivated_question_brings_it_back_only_when_published(
+        session: Session, manager: StaffUser) -> None:
+    make_appointment(session)
+    save_all(session, [*clinic_set(), weight()], manager)
+    deactivate(session, "weight_lb", staff_user_id=manager.id)
+    save_draft(session, weight(text_en="About how much do you weigh today, in pounds?",
+                               text_es="¿Cuánto pesa hoy más o menos, en libras?"), manager)
+    session.commit()
+    assert asked_text(session, "weight_lb") is None  # still not asked
+    status = next(s for s in overview(session) if s.key == "weight_lb")
+    assert status.draft and status.published is None
+    publish(session, "weight_lb", spanish=True, staff_user_id=manager.id)
+    session.commit()
+    assert asked_text(session, "weight_lb") == "About how much do you weigh today, in pounds?"
+    assert active_keys(session)[-1] == "weight_lb"
+
+
+def test_discarding_a_question_that_was_only_a_draft_takes_it_off_the_list(
+        session: Session, manager: StaffUser) -> None:
+    save_all(session, clinic_set(), manager)
+    save_draft(session, weight(), manager)
+    discard_draft(session, "weight_lb", staff_user_id=manager.id)
+    session.commit()
+    assert "weight_lb" not in [s.key for s in overview(session)]
+    save(session, weight(), manager)  # written again later, and published
+    session.commit()
+    assert [s.key for s in overview(session)][-1] == "weight_lb"

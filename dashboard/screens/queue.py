@@ -215,7 +215,7 @@ def _other_lists(user: dict) -> None:
         for r in in_room:
             name = f"{r.preferred_name or r.legal_given_name} {r.legal_family_name}"
             a, b, c = st.columns([3, 2, 2], vertical_alignment="center")
-            a.markdown(f"{plain(name)} · {plain(r.room)}")
+            a.markdown(plain(name) + (f" · {plain(r.room)}" if r.room else ""))
             if b.button(t("queue.complete"), key=f"done_{r.id}", width="stretch"):
                 _act(user, desk.complete_visit, r.id, r.version, name=name)
                 st.rerun()

@@ -13,6 +13,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -24,6 +25,7 @@ from shared.db import make_engine, session_scope
 from shared.demo import DEMO_PASSWORDS
 from shared.models import (
     Appointment,
+    AppointmentStatus,
     Channel,
     Flag,
     FlagKind,
@@ -33,6 +35,7 @@ from shared.models import (
     utcnow,
 )
 from shared.services import checkin, clinic_settings, details, flags
+from shared.services.slips import format_time
 from tests.browser.conftest import (
     APP_IDLE_JS,
     click_and_wait,
@@ -160,18 +163,19 @@ def _new_page(new_page, width: int = WIDTH, height: int = HEIGHT):
 
 
 
-def _sign_in(page) -> None:
-    page.get_by_role("textbox", name="Username").fill("rep")
-    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORDS["rep"])
+def _sign_in(page, username: str = "rep") -> None:
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORDS[username])
     click_and_wait(page, page.get_by_role("button", name="Sign in"))
 
 
-def _open_signed_in(new_page, apps, path: str = "", heading: str = "Today's appointments"):
+def _open_signed_in(new_page, apps, path: str = "", heading: str = "Today's appointments",
+                    username: str = "rep"):
     """Open a dashboard page by its URL, sign in there, and land on that page."""
     page = _new_page(new_page)
     goto_app(page, apps.dashboard_url + path)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    _sign_in(page)
+    _sign_in(page, username)
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
     return page
 
@@ -462,3 +466,85 @@ def test_the_board_shows_twelve_rows_under_three_alerts_at_1366x768(
     assert shown["visible"] >= 12, f"only {shown['visible']} rows in view: {shown}"
     text = page.locator("[data-testid='stMain']").inner_text()
     assert not re.search(r"\b(None|False|True|nan|NaT)\b", text), text
+
+
+def _search(page, text: str) -> None:
+    search = page.get_by_role("textbox", name="Search: name, MRN or birth date")
+    search.fill(text)
+    before = runs_finished(page)
+    search.press("Enter")
+    wait_for_app_run(page, after=before)
+
+
+def _pick(page, box_key: str, option: str) -> None:
+    """Choose `option` in the selectbox keyed `box_key`, typing part of it as a person does."""
+    field = page.locator(f".st-key-{box_key}").get_by_role("combobox")
+    field.click()
+    field.press_sequentially(option.split(" · ")[-1][:12])
+    page.get_by_role("option", name=option, exact=True).click()
+    page.wait_for_function(SETTLED_JS, polling=POLL_MS)
+
+
+def test_the_board_finds_a_patient_by_name_in_any_order_or_by_birth_date(
+        new_page, apps, live_db, db):
+    visit = new_visit(db, live_db.tz)
+    page = _open_signed_in(new_page, apps)
+    _search(page, f"{visit.family.upper()} {visit.given[:4].lower()}")
+    expect(page.get_by_text(COUNTS)).to_be_visible()
+    handle = page.wait_for_function(
+        f"(arg) => {{ const r = ({GRID_ROW_JS})(arg); return r && r.row ? r : null; }}",
+        arg=[visit.mrn], polling=POLL_MS, timeout=LIVE_TIMEOUT_MS)
+    assert handle.json_value()["row"]["Patient"].endswith(visit.shown_name)
+    _search(page, visit.birth.strftime("%m/%d/%Y"))
+    assert _only_row(page, visit.mrn)["row"]["Patient"].endswith(visit.shown_name)
+
+
+def test_queue_actions_can_be_undone_and_no_show_asks_first_naming_the_patient(
+        new_page, apps, live_db, db):
+    tz = live_db.tz
+    waiting = new_visit(db, tz)
+    _check_in(db, tz, waiting.appointment_id)
+    late = new_visit(db, tz, lead=-timedelta(minutes=40))
+    with Session(db) as session:
+        ticket = session.get(Appointment, waiting.appointment_id).ticket
+    rep = _open_signed_in(new_page, apps, "queue", heading="Queue")
+    manager = _open_signed_in(new_page, apps, "queue", heading="Queue", username="manager")
+    option = f"{ticket} · {waiting.shown_name}"
+    for page, room in ((rep, "Room 5"), (manager, "Room 6")):
+        _pick(page, "queue_selected", option)
+        field = page.locator(f".st-key-act_{waiting.appointment_id}_room input")
+        field.fill(room)
+        field.press("Enter")
+        expect(field).to_have_value(room)
+
+    # Two representatives call the same patient to different rooms: the second is told.
+    click_and_wait(rep, rep.locator(f".st-key-act_{waiting.appointment_id}_call button"))
+    expect(rep.get_by_text(f"{waiting.shown_name} called to Room 5.", exact=True)).to_be_visible()
+    click_and_wait(manager, manager.locator(f".st-key-act_{waiting.appointment_id}_call button"))
+    expect(manager.get_by_text(re.compile(
+        r"^Riley Rep has already called this patient to Room 5\."))).to_be_visible()
+    with Session(db) as session:
+        assert session.get(Appointment, waiting.appointment_id).room == "Room 5"
+
+    # Called by mistake: the message's Undo takes the call back.
+    click_and_wait(rep, rep.locator(".st-key-undo_last_action button"))
+    expect(rep.get_by_text(f"Undone: {waiting.shown_name} is back as before.", exact=True)
+           ).to_be_visible()
+    with Session(db) as session:
+        called = session.get(Appointment, waiting.appointment_id)
+        assert (called.room, called.called_at) == (None, None)
+
+    # A no-show asks first, naming the patient, and can be undone.
+    with Session(db) as session:
+        start = session.get(Appointment, late.appointment_id).start
+    _pick(rep, "noshow_selected", f"{format_time(start, tz)} · {late.shown_name}")
+    click_and_wait(rep, rep.locator(f".st-key-noshow_{late.appointment_id} button"))
+    expect(rep.get_by_text(f"Mark {late.shown_name} ({format_time(start, tz)}) as a no-show?",
+                           exact=True)).to_be_visible()
+    click_and_wait(rep, rep.locator(f".st-key-noshow_{late.appointment_id}_yes button"))
+    expect(rep.get_by_text(f"{late.shown_name} marked as a no-show.", exact=True)).to_be_visible()
+    with Session(db) as session:
+        assert session.get(Appointment, late.appointment_id).status == AppointmentStatus.NOSHOW
+    click_and_wait(rep, rep.locator(".st-key-undo_last_action button"))
+    with Session(db) as session:
+        assert session.get(Appointment, late.appointment_id).status == AppointmentStatus.BOOKED

@@ -40,6 +40,9 @@ KEYWORDS: dict[str, None] = dict.fromkeys(KEY_FUNCTIONS)
 # argument or a class attribute), and a call inside an f-string (f'{tr("details.phone")}: ').
 _CALL = r"\b(?:" + "|".join(KEY_FUNCTIONS) + r")\(\s*"
 _KEY_ARGUMENT = re.compile(r"(?:\bkey\s*=\s*|" + _CALL + r")[\"']([a-z_]+\.[a-z0-9_.-]+)[\"']")
+# The second key of t("a.saved" if published else "a.draft_saved") (Babel's extractor joins
+# the two strings into one).
+_ELSE_KEY = re.compile(_CALL + r"[\"'][^\"']+[\"']\s+if\b[^()]*?\belse\s+[\"']([a-z_]+\.[a-z0-9_.-]+)[\"']")
 # A key built at run time: t(f"status.{status}").
 _BUILT_KEY = re.compile(_CALL + r"f[\"']")
 _KEY_SHAPE = re.compile(r"[a-z_]+\.[a-z0-9_.-]+")
@@ -111,15 +114,18 @@ def scan_code(root: Path = ROOT) -> tuple[dict[str, set[str]], list[str]]:
                                           keywords=KEYWORDS))
         for filename, _, key, _, _ in found:
             path = f"{folder}/{filename}"
-            if isinstance(key, str) and _KEY_SHAPE.fullmatch(key) and not _skipped(path):
+            if (isinstance(key, str) and _KEY_SHAPE.fullmatch(key) and not _skipped(path)
+                    and re.search(f"[\"']{re.escape(key)}[\"']",
+                                  (root / path).read_text(encoding="utf-8"))):
                 used[key].add(path)
         for file in (root / folder).rglob("*.py"):
             path = file.relative_to(root).as_posix()
             if _skipped(path):
                 continue
             source = file.read_text(encoding="utf-8")
-            for match in _KEY_ARGUMENT.finditer(source):
-                used[match.group(1)].add(path)
+            for pattern in (_KEY_ARGUMENT, _ELSE_KEY):
+                for match in pattern.finditer(source):
+                    used[match.group(1)].add(path)
             built.extend(f"{path}:{source.count(chr(10), 0, match.start()) + 1}"
                          for match in _BUILT_KEY.finditer(source))
     return {key: files for key, files in used.items() if not key.endswith(("_", "."))}, built

@@ -20,23 +20,39 @@ from shared.i18n import catalogs as workflow
 _SECTION = re.compile(r"^\s*#\s*(.+?)\s*$")
 
 
+def _tokens(key: str) -> list[str]:
+    return re.split(r"[._]", key)
+
+
 def read_dict(path: Path) -> list[tuple[str, str, str | None]]:
-    """(key, text, section comment) in file order; the comment is the last `# ...` line
-    above the key."""
+    """(key, text, section comment) in file order. A `# ...` line above a run of keys notes
+    the keys that share the family of the first two after it ("kiosk.page_title",
+    "kiosk.page.welcome": the kiosk.page ones), until a key of another family."""
     source = path.read_text(encoding="utf-8")
     lines = source.splitlines()
     mapping = next(node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Dict))
-    entries: list[tuple[str, str, str | None]] = []
-    section: str | None = None
-    scanned = 0
+    pairs = []
     for key_node, value_node in zip(mapping.keys, mapping.values, strict=True):
         assert isinstance(key_node, ast.Constant) and isinstance(value_node, ast.Constant)
-        for line in lines[scanned:key_node.lineno - 1]:
+        pairs.append((key_node.lineno, str(key_node.value), str(value_node.value)))
+    entries: list[tuple[str, str, str | None]] = []
+    section: str | None = None
+    family: list[str] = []
+    scanned = 0
+    for index, (lineno, key, text) in enumerate(pairs):
+        for line in lines[scanned:lineno - 1]:
             match = _SECTION.match(line)
             if match:
                 section = match.group(1)
-        scanned = key_node.lineno - 1
-        entries.append((str(key_node.value), str(value_node.value), section))
+                following = [k for _, k, _ in pairs[index:index + 2]]
+                first, second = _tokens(following[0]), _tokens(following[-1])
+                common = next((n for n in range(min(len(first), len(second)))
+                               if first[n] != second[n]), min(len(first), len(second)))
+                family = first[:max(common, 1)]
+        scanned = lineno - 1
+        if section and _tokens(key)[:len(family)] != family:
+            section = None
+        entries.append((key, text, section))
     return entries
 
 

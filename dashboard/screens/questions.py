@@ -118,11 +118,14 @@ def _list(user: dict, statuses: list[question_admin.QuestionStatus], spanish: bo
                              key=f"q_discard_{d.key}") and run_service(
                         question_admin.discard_draft, d.key, staff_user_id=user["user_id"]):
                     _done(t("questions_admin.draft_discarded"))
+        if not status.active:
+            continue  # a deactivated question's draft: published, it comes back last
         if cols[1].button("↑", key=f"q_up_{d.key}", disabled=i == 0) and run_service(
                 question_admin.move, d.key, -1, staff_user_id=user["user_id"]):
             st.rerun()
         if cols[2].button("↓", key=f"q_down_{d.key}",
-                          disabled=i == len(statuses) - 1) and run_service(
+                          disabled=i == len(statuses) - 1 or not statuses[i + 1].active
+                          ) and run_service(
                 question_admin.move, d.key, 1, staff_user_id=user["user_id"]):
             st.rerun()
         off = cols[3].button(t("questions_admin.deactivate"), key=f"q_off_{d.key}")

@@ -213,6 +213,7 @@ class QuestionStatus:
     draft: bool  # the latest version is a draft: patients are still asked `published`
     published: QuestionDefinition | None  # what patients are asked (None: only a draft)
     spanish_outdated: list[str]
+    active: bool = True  # False: deactivated, with a draft that would bring it back
 
 
 def overview(session: Session) -> list[QuestionStatus]:
@@ -229,8 +230,9 @@ def overview(session: Session) -> list[QuestionStatus]:
             version=latest.version, draft=latest.draft,
             published=None if published is None
             else QuestionDefinition.from_version(q.key, published),
-            spanish_outdated=spanish_outdated(q.versions)))
-    return statuses
+            spanish_outdated=spanish_outdated(q.versions), active=q.active))
+    # A deactivated question comes back last when its draft is published: listed there.
+    return sorted(statuses, key=lambda status: not status.active)
 
 
 # --- Writing versions -----------------------------------------------------------------------

@@ -1106,3 +1106,13 @@ def test_discarding_a_question_that_was_only_a_draft_takes_it_off_the_list(
     save(session, weight(), manager)  # written again later, and published
     session.commit()
     assert [s.key for s in overview(session)][-1] == "weight_lb"
+
+
+def test_a_deactivated_question_with_a_draft_is_listed_last(
+        session: Session, manager: StaffUser) -> None:
+    save_all(session, [chest_pain(), weight(), new_allergies()], manager)
+    deactivate(session, "weight_lb", staff_user_id=manager.id)
+    save_draft(session, weight(text_en="Your weight today, in pounds?"), manager)
+    statuses = overview(session)
+    assert [(s.key, s.active, s.draft) for s in statuses] == [
+        ("chest_pain", True, False), ("new_allergies", True, False), ("weight_lb", False, True)]

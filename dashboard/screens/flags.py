@@ -62,9 +62,16 @@ def _value_table(value: dict[str, Any] | None) -> str:
     if not value:
         return "—"
     # Each value as typed at the kiosk or imported: text, never Markdown.
-    lines = [f"- {plain(field_label(k))}: **{plain(display_phone(v) if 'phone' in k else v)}**"
+    lines = [f"- {plain(field_label(k))}: **{plain(_shown(k, v))}**"
              for k, v in value.items() if k not in HIDDEN_FIELDS and v not in (None, "")]
     return "\n".join(lines) or "—"
+
+
+def _shown(name: str, value: Any) -> str:
+    """A value as a person reads it: a phone formatted, yes or no, never "True"."""
+    if isinstance(value, bool):
+        return t("kiosk.yes") if value else t("kiosk.no")
+    return display_phone(value) if "phone" in name else str(value)
 
 
 def _flag(ctx, user: dict, flag: FlagRow) -> None:

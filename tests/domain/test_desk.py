@@ -490,7 +490,9 @@ def test_a_screen_showing_an_old_version_is_refused_before_anything_is_written(
         desk.call_to_room(desk_b, appointment.id, "Exam room 5", staff_user_id=jonas.id,
                           now=NOW, expected_version=1)
 
-    assert refused.value.params == {"who": "Maya Chen", "action": "desk.called"}
+    # Told who called the patient, and where.
+    assert (refused.value.key, refused.value.params) == (
+        "desk.already_called", {"who": "Maya Chen", "room": "Exam room 3"})
     with Session(engine) as fresh:
         final = fresh.get(Appointment, appointment.id)
         assert final is not None

@@ -257,6 +257,15 @@
         started = true;
         box.style.display = "none";
         post("streamlit:setFrameHeight", { height: 0 });
+        // Nothing to see or reach: hidden from screen readers and the Tab key.
+        try {
+          const frame = window.frameElement;
+          if (frame) {
+            frame.setAttribute("aria-hidden", "true");
+            frame.setAttribute("tabindex", "-1");
+            frame.title = "";
+          }
+        } catch (error) { /* another origin: nothing to tidy */ }
       }
       return;
     }

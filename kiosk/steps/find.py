@@ -13,11 +13,11 @@ from kiosk.state import go, kiosk_id, kiosk_state, lang, tr
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
 from shared.errors import TokenInvalid
+from shared.i18n import format_date, format_time
 from shared.models import Channel, utcnow
 from shared.runtime import AppContext
 from shared.services import checkin, clinic_settings, lookups
 from shared.services.checkin import MAX_IDENTITY_ATTEMPTS
-from shared.services.slips import format_date, format_time
 
 
 def accept_code(ctx: AppContext, code: str) -> None:
@@ -185,8 +185,9 @@ def _search(ctx: AppContext, state: dict, family: str, birth_date) -> None:
         other = found.other_day
         if not found.today and other is not None:
             checkin.report_wrong_day(session, other, now=now, kiosk_id=kiosk_id())
-            go("other_day", other_date=format_date(other.start, tz),
-               other_time=format_time(other.start, tz))
+            # In the patient's language: "lunes, 15 de junio de 2026", "3:00 p.m.".
+            go("other_day", other_date=format_date(other.start, lang(), tz),
+               other_time=format_time(other.start, lang(), tz))
         elif not found.today:
             lookups.record_miss(session, kiosk_id(), now=now, what="name")
     if not found.today and other is None:

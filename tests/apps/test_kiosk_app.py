@@ -166,3 +166,32 @@ def test_a_day_first_birth_date_gets_the_hint_and_the_date_it_means_in_spanish(a
     at.button[0].click().run()
     assert not at.exception
     assert at.session_state["kiosk"]["step"] == "appointment"
+
+
+def test_an_appointment_on_another_day_is_told_in_the_patients_language(app_db) -> None:
+    from datetime import timedelta
+
+    from shared.config import get_settings
+    from shared.db import session_scope
+    from shared.models import utcnow
+    from tests.factories import make_appointment, make_patient
+
+    tz = get_settings().tz
+    with session_scope(app_db) as session:
+        patient = make_patient(session, legal_family_name="Otrodia",
+                               birth_date=date(1980, 5, 17))
+        later = make_appointment(session, patient=patient, start=utcnow() + timedelta(days=3))
+        start = later.start
+    at = AppTest.from_file(KIOSK, default_timeout=30)
+    at.session_state["kiosk"] = {"step": "find_by_name", "lang": "es"}
+    at.run()
+    at.text_input(key="find_family").input("Otrodia")
+    at.text_input(key="find_birth").input("05/17/1980")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["kiosk"]["step"] == "other_day"
+    from shared.i18n import format_date, format_time
+
+    body = " ".join(m.value for m in at.markdown)
+    assert format_date(start, "es", tz) in body
+    assert format_time(start, "es", tz).replace("\u202f", " ") in body.replace("\u202f", " ")

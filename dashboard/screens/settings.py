@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import streamlit as st
 from sqlalchemy.orm import Session
 
@@ -78,37 +81,11 @@ def practice_names(ctx, staff_user_id: int) -> None:
     as codes; the codes come from files, so they are shown as plain text."""
     with Session(ctx.engine) as session:
         current = names.coded_names(session)
-    if not current:
-        return
-    st.subheader(t("names.title"))
-    st.caption(t("names.lead"))
-    typed: dict[tuple[str, int], str] = {}
-    with st.form("names_form"):
-        for kind, heading in (("provider", "names.providers"), ("location", "names.locations")):
-            rows = [c for c in current if c.kind == kind]
-            if not rows:
-                continue
-            st.text(t(heading))
-            for c in rows:
-                code, name = st.columns([1, 3])
-                code.text(c.code)
-                typed[(kind, c.id)] = name.text_input(
-                    t("names.name"), c.name, max_chars=names.MAX_NAME,
-                    label_visibility="collapsed", key=f"name_{kind}_{c.id}")
-        submitted = st.form_submit_button(t("names.save"), key="names_save")
-    if not submitted:
-        return
-    before = {(c.kind, c.id): c.name for c in current}
-    try:
-        with session_scope(ctx.engine) as session:
-            for (kind, record_id), name in typed.items():
-                if name != before[(kind, record_id)]:
-                    names.set_name(session, kind, record_id, name,
-                                   staff_user_id=staff_user_id)
-    except DomainError as exc:
-        st.error(t(exc.key, **exc.params))
-    else:
-        st.success(t("names.saved"))
+    _names_form(ctx, current, title="names.title", lead="names.lead", form="names_form",
+                shown=lambda c: c.code, field="name", label="names.name", widths=[1, 3],
+                save="names.save", saved="names.saved",
+                store=lambda session, c, value: names.set_name(
+                    session, c.kind, c.id, value, staff_user_id=staff_user_id))
 
 
 def spanish_names(ctx, staff_user_id: int) -> None:
@@ -116,37 +93,49 @@ def spanish_names(ctx, staff_user_id: int) -> None:
     usual names come from imports and managers, so they are shown as plain text."""
     with Session(ctx.engine) as session:
         current = names.spanish_names(session)
+    _names_form(ctx, current, title="names.spanish_title", lead="names.spanish_lead",
+                form="names_es_form", shown=lambda c: c.name, field="name_es",
+                label="names.name_es", widths=[1, 1], save="names.save_spanish",
+                saved="names.spanish_saved",
+                store=lambda session, c, value: names.set_spanish_name(
+                    session, c.kind, c.id, value, staff_user_id=staff_user_id))
+
+
+def _names_form(ctx, current: list, *, title: str, lead: str, form: str,
+                shown: Callable[[Any], str], field: str, label: str, widths: list[int],
+                save: str, saved: str, store: Callable[[Any, Any, str], None]) -> None:
+    """One row per provider and location: what identifies it (shown as plain text) and the
+    name to type; only the names changed are saved, in one transaction."""
     if not current:
         return
-    st.subheader(t("names.spanish_title"))
-    st.caption(t("names.spanish_lead"))
+    st.subheader(t(title))
+    st.caption(t(lead))
     typed: dict[tuple[str, int], str] = {}
-    with st.form("names_es_form"):
+    with st.form(form):
         for kind, heading in (("provider", "names.providers"), ("location", "names.locations")):
             rows = [c for c in current if c.kind == kind]
             if not rows:
                 continue
             st.text(t(heading))
             for c in rows:
-                name, name_es = st.columns([1, 1])
-                name.text(c.name)
-                typed[(kind, c.id)] = name_es.text_input(
-                    t("names.name_es"), c.name_es, max_chars=names.MAX_NAME,
-                    label_visibility="collapsed", key=f"name_es_{kind}_{c.id}")
-        submitted = st.form_submit_button(t("names.save_spanish"), key="names_es_save")
+                left, right = st.columns(widths)
+                left.text(shown(c))
+                typed[(kind, c.id)] = right.text_input(
+                    t(label), getattr(c, field), max_chars=names.MAX_NAME,
+                    label_visibility="collapsed", key=f"{field}_{kind}_{c.id}")
+        submitted = st.form_submit_button(t(save), key=f"{form.removesuffix('_form')}_save")
     if not submitted:
         return
-    before = {(c.kind, c.id): c.name_es for c in current}
+    by_key = {(c.kind, c.id): c for c in current}
     try:
         with session_scope(ctx.engine) as session:
-            for (kind, record_id), name_es in typed.items():
-                if name_es != before[(kind, record_id)]:
-                    names.set_spanish_name(session, kind, record_id, name_es,
-                                           staff_user_id=staff_user_id)
+            for row_key, value in typed.items():
+                if value != getattr(by_key[row_key], field):
+                    store(session, by_key[row_key], value)
     except DomainError as exc:
         st.error(t(exc.key, **exc.params))
     else:
-        st.success(t("names.spanish_saved"))
+        st.success(t(saved))
 
 
 page()

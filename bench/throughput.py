@@ -3,10 +3,11 @@
 Sixteen threads, each with its own sessions from the product's engine, are released together
 on a barrier; each finishes EACH check-ins the way the kiosk does: `checkin.begin` in one
 transaction (identity proven: arrived), `checkin.complete` in another (checked in, place in
-the queue, and the ticket, taken last), each through `run_transaction` (the product's one retry when SQLite
-refuses the write lock). The baseline, in alternating rounds: sixteen threads inserting one
-row a transaction into a one-column table, on the same engine. A round's rate is its
-operations over the time from the barrier's release to the last thread's end.
+the queue, and the ticket, taken last), each through `run_transaction` (the product's one
+retry when SQLite refuses the write lock). The baseline, in alternating rounds: sixteen
+threads inserting one row a transaction into a one-column table, on the same engine. A
+round's rate is its operations over the time from the barrier's release to the last
+thread's end.
 
 The day holds 300 other appointments, 40 of them waiting; between rounds (untimed) the desk
 calls the round's patients into rooms, so each round meets a waiting room of about the same

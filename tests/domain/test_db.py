@@ -25,7 +25,7 @@ from shared.db import (
     make_engine,
     run_transaction,
 )
-from shared.models import Appointment, AuditEvent
+from shared.models import Appointment, AuditEvent, Base
 from tests.conftest import _empty_postgres
 from tests.factories import make_appointment, make_location, make_provider
 
@@ -206,6 +206,39 @@ def test_a_time_without_a_zone_is_refused_when_saved(session: Session) -> None:
         session.flush()
     assert isinstance(refused.value.orig, ValueError)
     assert "naive" in str(refused.value.orig)
+    session.rollback()
+
+
+@pytest.mark.parametrize(("stored", "expected"), [
+    ("2026-06-15 15:30:00.000000", datetime(2026, 6, 15, 15, 30, tzinfo=UTC)),  # as written
+    ("2026-06-15 15:30:00", datetime(2026, 6, 15, 15, 30, tzinfo=UTC)),  # CURRENT_TIMESTAMP
+    ("2026-06-15 10:30:00-05:00", datetime(2026, 6, 15, 15, 30, tzinfo=UTC)),  # own offset
+])
+def test_any_timestamp_text_in_sqlite_is_read_as_the_utc_instant_it_names(
+    stored: str, expected: datetime
+) -> None:
+    # SQLite keeps text; the column's fast reader must not misread text it did not write.
+    engine = shared.db.make_engine("sqlite://")
+    try:
+        Base.metadata.create_all(engine, tables=[AuditEvent.__table__])
+        with Session(engine) as session:
+            session.execute(text(
+                "INSERT INTO audit_event (at, actor_type, action, record_type)"
+                " VALUES (:at, 'system', 'test.ran', 'none')"), {"at": stored})
+            read = session.scalar(select(AuditEvent.at))
+        assert read == expected
+        assert read is not None and read.tzinfo is UTC
+    finally:
+        engine.dispose()
+
+
+def test_a_status_the_code_does_not_know_is_refused_when_read(session: Session) -> None:
+    appointment_id = make_appointment(session).id
+    session.commit()
+    session.execute(text("UPDATE appointment SET status = 'teleported' WHERE id = :id"),
+                    {"id": appointment_id})
+    with pytest.raises(LookupError, match="teleported"):
+        session.scalar(select(Appointment.status).where(Appointment.id == appointment_id))
     session.rollback()
 
 

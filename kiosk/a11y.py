@@ -185,11 +185,11 @@ def _script(step: str, language: str, title: str, announce: str) -> str:
 
 def follow_step() -> None:
     """Once a run, right after the page config: the step's language, title, heading focus and
-    announcement, and the kiosk's accessibility styling."""
+    announcement. (The accessibility styling, A11Y_CSS, goes out with the kiosk's own
+    styling, in one element: kiosk/style.py.)"""
     state = kiosk_state()
     step, language = state.get("step", "welcome"), state["lang"]
     name = step_name(step, language)
-    st.html(A11Y_CSS)
     st.html(_script(step, language, page_title(), name), unsafe_allow_javascript=True)
     if step in UNTITLED_STEPS:
         st.html(f'<h1 class="kiosk-sr-only">{html.escape(name)}</h1>')

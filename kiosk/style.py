@@ -8,6 +8,7 @@ import json
 
 import streamlit as st
 
+from kiosk.a11y import A11Y_CSS
 from kiosk.state import tr
 
 KIOSK_CSS = """
@@ -244,17 +245,18 @@ LT = "\\u003c"
 
 
 def apply_kiosk_style() -> None:
-    st.html(KIOSK_CSS)
-    st.html(FIT_SCRIPT % {"inputs": json.dumps(INPUT_ATTRIBUTES),
-                          "pad_css": json.dumps(PAD_CSS)},
-            unsafe_allow_javascript=True)
-    # Its text changes with the language, so it runs again when the patient picks another.
-    # Catalog text only, yet kept from closing the script tag whatever it holds.
+    # Two elements, not four: every element costs the server a share of each run (issue 13).
+    # The accessibility styling (kiosk/a11y.py) goes first, as it did in its own element.
+    st.html(A11Y_CSS + KIOSK_CSS)
+    # The words change with the language, so this element runs again when the patient picks
+    # another; FIT_SCRIPT itself installs once (window.__kioskFit) and the words part then
+    # tidies with the new words. Catalog text only, yet kept from closing the script tag.
     words = json.dumps({"skip": tr("kiosk.skip_to_content"),
                         "helpFor": tr("kiosk.help_for", label="{label}")}).replace("<", LT)
-    st.html(f'<span class="kiosk-fit-script" hidden></span><script>'
-            f'window.__kioskWords = {words};'
-            f'window.__kioskTidy && window.__kioskTidy();</script>',
+    st.html(FIT_SCRIPT % {"inputs": json.dumps(INPUT_ATTRIBUTES),
+                          "pad_css": json.dumps(PAD_CSS)}
+            + f'<script>window.__kioskWords = {words};'
+              f'window.__kioskTidy && window.__kioskTidy();</script>',
             unsafe_allow_javascript=True)
 
 

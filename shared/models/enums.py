@@ -21,6 +21,8 @@ class Channel(StrEnum):
     KIOSK = "kiosk"
     DESK = "desk"
     PHONE = "phone"
+    # The patient's own phone before the visit (pre-check-in): never "in the lobby".
+    HOME = "home"
 
 
 class Sex(StrEnum):

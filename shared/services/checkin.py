@@ -60,6 +60,11 @@ NEEDS_DESK = frozenset(
 )
 
 
+# Check-ins made at the clinic (kiosk, desk, staff on the phone): a pre-check-in at home
+# (Channel.HOME, shared.services.precheck) is never one, finished or not.
+ON_SITE = CheckIn.channel != Channel.HOME
+
+
 class AlreadyCheckedIn(DomainError):
     key = "kiosk.already_checked_in"
 
@@ -277,7 +282,7 @@ def begin(
     if appointment.status in ALREADY_IN:
         raise AlreadyCheckedIn("already checked in")
     if channel != Channel.DESK and appointment.status == S.ARRIVED and session.scalar(
-        select(CheckIn.id).where(CheckIn.appointment_id == appointment.id,
+        select(CheckIn.id).where(CheckIn.appointment_id == appointment.id, ON_SITE,
                                  CheckIn.completed_at.is_not(None)).limit(1)
     ) is not None:
         # The patient finished at a kiosk already and was sent to the desk: the same code and
@@ -306,7 +311,7 @@ def begin(
     existing = session.scalar(
         select(CheckIn)
         .where(CheckIn.appointment_id == appointment.id, CheckIn.completed_at.is_(None),
-               CheckIn.abandoned_at.is_(None))
+               CheckIn.abandoned_at.is_(None), ON_SITE)
         .order_by(CheckIn.id.desc())
     )
     if existing is not None:

@@ -33,7 +33,7 @@ from shared.models import (
 )
 from shared.services import audit
 from shared.services.appointments import change_status
-from shared.services.checkin import open_desk_flags
+from shared.services.checkin import ON_SITE, open_desk_flags
 from shared.services.details import GROUPS, ContactDetails, current_details, validate
 
 CHANGE_KINDS = frozenset(
@@ -168,7 +168,7 @@ def _finish_check_in_if_clear(session: Session, flag: Flag, now: datetime) -> No
     if appointment is None or appointment.status != AppointmentStatus.ARRIVED:
         return
     finished = session.scalar(
-        select(CheckIn.id).where(CheckIn.appointment_id == appointment.id,
+        select(CheckIn.id).where(CheckIn.appointment_id == appointment.id, ON_SITE,
                                  CheckIn.completed_at.is_not(None))
     )
     if finished and not open_desk_flags(session, appointment):

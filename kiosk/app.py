@@ -16,6 +16,7 @@ if str(ROOT) not in sys.path:
 
 from kiosk import a11y  # noqa: E402
 from kiosk.state import (  # noqa: E402
+    REMOTE_KEY,
     idle_time,
     kiosk_id,
     kiosk_state,
@@ -53,6 +54,8 @@ STEPS = {
     "other_day": find.render_other_day,
     "see_desk": find.render_see_desk,
     "already_checked_in": find.render_already,
+    "all_set": find.render_all_set,
+    "precheck_done_before": find.render_precheck_done_before,
     "cannot_check_in": find.render_cannot,
     "appointment": visit.render_appointment,
     "details": visit.render_details,
@@ -160,6 +163,8 @@ def main() -> None:
         # it stays in no history.
         del st.query_params["code"]
         reset()
+        # Opened from the reminder's link: the patient's own phone, before the visit.
+        kiosk_state()[REMOTE_KEY] = True
         find.accept_code(ctx, code)
         kiosk_state()["last_activity"] = utcnow()
         # Once more from the top, so the page's title and announcement (kiosk/a11y.py, run

@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shared.db import DatabaseUnavailable, lock_refused
 from shared.errors import DomainError
 from shared.i18n import DEFAULT_LANGUAGE, t
+from shared.services.precheck import HOME_KIOSK_ID
 from shared.text import t_plain
 
 log = logging.getLogger("kiosk")
@@ -90,8 +91,9 @@ def _forget(state: dict[str, Any]) -> None:
 
 def _walk_away(state: dict[str, Any]) -> tuple[int, str] | None:
     check_in_id = state.get("check_in_id")
+    # A pre-check-in left on the phone is not a walk-away: it waits, resumable, at home.
     if (not isinstance(check_in_id, int) or "completion" in state
-            or state.get("step") == "help"):
+            or state.get("step") == "help" or state.get(REMOTE_KEY)):
         return None
     step = state.get("step")
     return check_in_id, step if step in CHECK_IN_STEPS else "identity"
@@ -137,8 +139,20 @@ def put_back_walk_away(walked_away: tuple[int, str]) -> None:
     st.session_state[WALKED_AWAY_KEY] = walked_away
 
 
+# Set when the kiosk was opened from a reminder's link on the patient's own phone: a
+# pre-check-in (shared/services/precheck.py), never an arrival in the lobby.
+REMOTE_KEY = "remote"
+
+
+def is_remote() -> bool:
+    return bool(kiosk_state().get(REMOTE_KEY))
+
+
 def kiosk_id() -> str:
-    """Which tablet this is: from ?kiosk=... or CHECKIN_KIOSK_ID. Never patient data."""
+    """Which tablet this is: from ?kiosk=... or CHECKIN_KIOSK_ID; on the patient's own phone,
+    "home" (what the desk's alerts show as "from home"). Never patient data."""
+    if is_remote():
+        return HOME_KIOSK_ID
     raw = st.query_params.get("kiosk") or os.environ.get("CHECKIN_KIOSK_ID") or DEFAULT_KIOSK_ID
     cleaned = "".join(ch for ch in raw if ch.isalnum() or ch in "-_")[:32]
     return cleaned or DEFAULT_KIOSK_ID

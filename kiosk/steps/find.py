@@ -9,14 +9,15 @@ from __future__ import annotations
 import streamlit as st
 
 from kiosk import scanner
-from kiosk.state import go, kiosk_id, kiosk_state, lang, tr
+from kiosk.state import go, is_remote, kiosk_action, kiosk_id, kiosk_state, lang, tr
+from kiosk.steps import finish
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
 from shared.errors import TokenInvalid
 from shared.i18n import format_date, format_time
 from shared.models import Channel, utcnow
 from shared.runtime import AppContext
-from shared.services import checkin, clinic_settings, lookups
+from shared.services import checkin, clinic_settings, lookups, precheck
 from shared.services.checkin import MAX_IDENTITY_ATTEMPTS
 
 
@@ -128,12 +129,28 @@ def _check_birth_date(ctx: AppContext, state: dict, birth_date) -> None:
     st.rerun()
 
 
-def start_check_in(ctx: AppContext, appointment_id: int) -> None:
-    """Identity is proven: begin (or resume) the check-in and show the appointment."""
+def start_check_in(ctx: AppContext, appointment_id: int, *, review: bool = False) -> None:
+    """Identity is proven: begin (or resume) the check-in and show the appointment.
+
+    On the patient's phone (the reminder's link) it is a pre-check-in instead. At the kiosk,
+    a patient who did the pre-check-in at home is asked one question first ("Has anything
+    changed?"), unless they chose to go through the steps (`review`)."""
+    if is_remote():
+        start_precheck(ctx, appointment_id)
+        return
     now = utcnow()
     tz = ctx.settings.tz
     rules = clinic_settings.load_cached(ctx.engine)
     with session_scope(ctx.engine) as session:
+        done = None if review else precheck.done_at(session, appointment_id)
+        if done is not None:
+            appointment = checkin.load_appointment(session, appointment_id)
+            if (appointment.status in checkin.CHECKABLE
+                    and checkin.arrival_timing(appointment.start, now, tz, rules)
+                    != checkin.Timing.WRONG_DAY):
+                go("all_set", appointment_id=appointment_id,
+                   precheck_day=format_date(done, lang(), tz))
+                return
         try:
             check_in = checkin.begin(session, appointment_id, channel=Channel.KIOSK, now=now,
                                      tz=tz, rules=rules, kiosk_id=kiosk_id())
@@ -148,6 +165,75 @@ def start_check_in(ctx: AppContext, appointment_id: int) -> None:
         timing = checkin.arrival_timing(appointment.start, now, tz, rules)
         go("appointment", appointment_id=appointment.id, check_in_id=check_in.id,
            patient_id=appointment.patient_id, timing=timing.value)
+
+
+def start_precheck(ctx: AppContext, appointment_id: int, *, again: bool = False) -> None:
+    """On the patient's phone: start the pre-check-in, or resume it at the step where it was
+    left. Once done, opening the link again says so, with a way to change something."""
+    now = utcnow()
+    tz = ctx.settings.tz
+    with session_scope(ctx.engine) as session:
+        appointment = checkin.load_appointment(session, appointment_id)
+        when = {"precheck_date": format_date(appointment.start, lang(), tz),
+                "precheck_time": format_time(appointment.start, lang(), tz)}
+        if not precheck.is_open(appointment, now):
+            go("cannot_check_in", problem="precheck.closed")
+            return
+        if not again and precheck.done_at(session, appointment_id) is not None:
+            go("precheck_done_before", appointment_id=appointment_id, **when)
+            return
+        check_in = precheck.begin(session, appointment_id, now=now)
+        go(RESUME_AT.get(check_in.last_step or "", "appointment"), appointment_id=appointment_id,
+           check_in_id=check_in.id, patient_id=appointment.patient_id, **when)
+
+
+# Where a pre-check-in left at a step goes on: the step after the last one done.
+RESUME_AT = {"appointment": "details", "details": "insurance", "demographics": "insurance",
+             "insurance": "questions", "questions": "consent", "consent": "consent"}
+
+
+def render_precheck_done_before(ctx: AppContext) -> None:
+    state = kiosk_state()
+    st.title(tr("precheck.done_title", date=state["precheck_date"]))
+    st.markdown(tr("precheck.done_body", date=state["precheck_date"],
+                   time=state["precheck_time"]))
+    st.button(tr("precheck.change_something"), key="precheck_again", width="stretch",
+              on_click=kiosk_action(lambda: start_precheck(ctx, state["appointment_id"],
+                                                           again=True)))
+
+
+def render_all_set(ctx: AppContext) -> None:
+    """At the kiosk, after the birth date, for a patient who did the pre-check-in: one tap
+    checks them in ("No, I'm here"), or they go through the steps ("Yes, let me check")."""
+    state = kiosk_state()
+    st.title(tr("kiosk.all_set_title"))
+    st.markdown(tr("kiosk.all_set_body", day=state["precheck_day"]))
+    st.button(tr("kiosk.all_set_no"), key="all_set_here", type="primary", width="stretch",
+              on_click=kiosk_action(_arrive_after_precheck), args=(ctx,))
+    st.button(tr("kiosk.all_set_yes"), key="all_set_check", width="stretch",
+              on_click=kiosk_action(lambda: start_check_in(ctx, state["appointment_id"],
+                                                           review=True)))
+    start_over_button("all_set_back")
+    help_button()
+
+
+def _arrive_after_precheck(ctx: AppContext) -> None:
+    state = kiosk_state()
+    now = utcnow()
+    with session_scope(ctx.engine) as session:
+        try:
+            result = precheck.arrive(
+                session, state["appointment_id"], channel=Channel.KIOSK, now=now,
+                tz=ctx.settings.tz, rules=clinic_settings.load_cached(ctx.engine),
+                kiosk_id=kiosk_id())
+        except checkin.AlreadyCheckedIn:
+            go("already_checked_in")
+            return
+        except checkin.CannotCheckIn as exc:
+            # Caught inside the transaction: the flag raised for the desk is kept.
+            go("cannot_check_in", problem=exc.key, problem_params=exc.params)
+            return
+    go("done", completion=finish.completion_view(result))
 
 
 def render_find_by_name(ctx: AppContext) -> None:

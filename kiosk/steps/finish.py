@@ -9,21 +9,48 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from kiosk.state import forget_patient, go, kiosk_id, kiosk_state, reset, tr
+from kiosk.state import forget_patient, go, is_remote, kiosk_id, kiosk_state, lang, reset, tr
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
-from shared.models import utcnow
+from shared.i18n import format_date, format_time
+from shared.models import Language, utcnow
 from shared.runtime import AppContext
-from shared.services import checkin, clinic_settings, flags
+from shared.services import checkin, clinic_settings, flags, precheck
 from shared.services.details import normalize_phone
 
 
 def complete(session: Session, ctx: AppContext, check_in_id: int) -> dict[str, Any]:
-    """Finish the check-in in the caller's transaction; what the done screen shows."""
+    """Finish the check-in in the caller's transaction; what the done screen shows. On the
+    patient's phone it is the pre-check-in that is finished: the appointment stays booked."""
+    if is_remote():
+        return _precheck_view(precheck.complete(session, check_in_id, now=utcnow()), ctx)
     result = checkin.complete(session, check_in_id, now=utcnow(), tz=ctx.settings.tz,
                               rules=clinic_settings.load_cached(ctx.engine))
+    return completion_view(result)
+
+
+def completion_view(result: checkin.Completion) -> dict[str, Any]:
+    """What the done screen shows of a finished check-in (no name, nothing typed)."""
     return {"needs_desk": result.needs_desk, "position": result.position,
             "wait": result.estimated_wait_minutes, "ticket": result.ticket}
+
+
+def _precheck_view(done: precheck.PrecheckDone, ctx: AppContext) -> dict[str, Any]:
+    tz = ctx.settings.tz
+    return {"precheck": True, "date": format_date(done.start, lang(), tz),
+            "time": format_time(done.start, lang(), tz),
+            "signed": [es if lang() == Language.ES and es else en for en, es in done.signed]}
+
+
+def _render_precheck_done(done: dict[str, Any]) -> None:
+    """The phone's last screen: all set for the day, what to do at the clinic, and which
+    consents were signed this time. Nothing else of the patient stays in the page."""
+    st.title(tr("precheck.done_title", date=done["date"]))
+    st.markdown(tr("precheck.done_body", date=done["date"], time=done["time"]))
+    if done["signed"]:
+        st.markdown(tr("precheck.signed_this_time"))
+        st.text("\n".join(f"• {title}" for title in done["signed"]))
+    st.caption(tr("precheck.close_page"))
 
 
 def render_done(ctx: AppContext) -> None:
@@ -37,6 +64,9 @@ def render_done(ctx: AppContext) -> None:
         # patient stays behind with it.
         forget_patient(completion=state["completion"], patient_forgotten=True)
     done = kiosk_state()["completion"]
+    if done.get("precheck"):
+        _render_precheck_done(done)
+        return
     if done["needs_desk"]:
         st.title(tr("done.title_desk"))
         st.markdown(tr("done.please_stop_at_desk"))

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from kiosk.state import go, kiosk_action, kiosk_id, kiosk_state, lang, tr, tr_plain
+from kiosk.state import (
+    go,
+    is_remote,
+    kiosk_action,
+    kiosk_id,
+    kiosk_state,
+    lang,
+    tr,
+    tr_plain,
+)
 from kiosk.steps import intake
 from kiosk.widgets import help_button
 from shared.clinic_time import clinic_today
@@ -99,6 +108,9 @@ def render_appointment(ctx: AppContext) -> None:
     st.markdown(f"**{plain(view.location_for(lang()))}**")
     if directions:
         st.markdown(directions)
+    if is_remote():
+        # On the patient's phone, days ahead: which day, and that it can wait half-done.
+        st.info(tr("precheck.lead", date=state["precheck_date"], time=state["precheck_time"]))
     timing = state.get("timing")
     if timing == checkin.Timing.EARLY:
         st.info(tr("kiosk.early_note"))

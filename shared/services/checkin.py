@@ -466,7 +466,11 @@ def complete(
     at the desk (without saying why on screen)."""
     check_in = session.get(CheckIn, check_in_id)
     assert check_in is not None
-    appointment = load_appointment(session, check_in.appointment_id)
+    # By primary key: no statement when the caller's step has loaded it in this session
+    # already (the last question or consent), and no joins needed here.
+    appointment = session.get(Appointment, check_in.appointment_id)
+    if appointment is None:
+        raise CannotCheckIn("appointment not found")
     needs_desk = False
     for flag in open_desk_flags(session, appointment):
         if flag.kind == FlagKind.LEFT_KIOSK:

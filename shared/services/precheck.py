@@ -30,6 +30,7 @@ from shared.models import (
     AppointmentStatus,
     Channel,
     CheckIn,
+    ConsentFormVersion,
     ConsentSignature,
 )
 from shared.services import audit, checkin
@@ -87,7 +88,8 @@ def begin(session: Session, appointment_id: int, *, now: datetime) -> CheckIn:
 @dataclass(frozen=True)
 class PrecheckDone:
     start: datetime  # the appointment's time, for "You're all set for <day>"
-    signed_form_ids: tuple[int, ...]  # consent forms signed in this pre-check-in
+    # The consent forms signed in this pre-check-in, as (English title, Spanish title).
+    signed: tuple[tuple[str, str], ...]
 
 
 def complete(session: Session, check_in_id: int, *, now: datetime) -> PrecheckDone:
@@ -102,14 +104,15 @@ def complete(session: Session, check_in_id: int, *, now: datetime) -> PrecheckDo
         audit.record(session, actor_type=Channel.HOME.value, actor_id=HOME_KIOSK_ID,
                      action="precheck.completed", record_type="appointment",
                      record_id=appointment.id, at=now)
-    signed = session.scalars(
-        select(ConsentSignature.form_version_id)
+    signed = session.execute(
+        select(ConsentFormVersion.title_en, ConsentFormVersion.title_es)
+        .join(ConsentSignature, ConsentSignature.form_version_id == ConsentFormVersion.id)
         .where(ConsentSignature.appointment_id == appointment.id,
                ConsentSignature.kiosk_id == HOME_KIOSK_ID,
                ConsentSignature.signed_at >= check_in.started_at)
         .order_by(ConsentSignature.id)).all()
     session.flush()
-    return PrecheckDone(appointment.start, tuple(signed))
+    return PrecheckDone(appointment.start, tuple((en, es) for en, es in signed))
 
 
 def states(session: Session, appointment_ids: Iterable[int]) -> dict[int, PrecheckState]:

@@ -1,0 +1,234 @@
+"""Pre-check-in (issue 16), driven without a browser: the reminder's link on the patient's
+phone the day before, left and resumed, and the kiosk on the day taking one answer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from kiosk.state import _walk_away
+from shared import demo
+from shared.config import get_settings
+from shared.db import session_scope
+from shared.models import (
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    CheckIn,
+    Flag,
+    FlagKind,
+    KioskQuestionVersion,
+    utcnow,
+)
+from shared.services import precheck, tokens
+from shared.services.precheck import PrecheckState
+from tests.apps.conftest import KIOSK, click, kiosk_step
+
+
+@pytest.fixture
+def tomorrow(app_db) -> demo.DemoInfo:
+    """The demo patient's visit, moved to the same time tomorrow."""
+    with session_scope(app_db) as session:
+        info = demo.seed_demo(session, tz=get_settings().tz, now=utcnow())
+        appointment = session.get(Appointment, info.appointment_id)
+        appointment.start += timedelta(days=1)
+    return info
+
+
+def _start(engine, appointment_id: int) -> datetime:
+    with Session(engine) as session:
+        appointment = session.get(Appointment, appointment_id)
+        assert appointment is not None
+        return appointment.start
+
+
+def _link(engine, appointment_id: int) -> str:
+    settings = get_settings()
+    with session_scope(engine) as session:
+        appointment = session.get(Appointment, appointment_id)
+        return tokens.issue_token(session, appointment, secret_key=settings.secret_key,
+                                  tz=settings.tz, now=utcnow()).token
+
+
+def _open_link(code: str) -> AppTest:
+    at = AppTest.from_file(KIOSK, default_timeout=30)
+    at.query_params["code"] = code
+    at.run()
+    assert not at.exception, at.exception
+    assert kiosk_step(at) == "verify_birth_date"
+    return at
+
+
+def _press(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _birth_date(at: AppTest, prefix: str, info: demo.DemoInfo) -> AppTest:
+    at.text_input(key=f"{prefix}_birth").input(info.birth_date.strftime("%m/%d/%Y"))
+    return _press(at, "Continue")
+
+
+def _answer_all(at: AppTest, engine) -> None:
+    with Session(engine) as session:
+        versions = session.scalars(select(KioskQuestionVersion)).all()
+        choices = {c["en"]: c["value"] for v in versions for c in v.choices}
+    for _ in range(20):
+        if kiosk_step(at) != "questions":
+            return
+        for radio in at.radio:
+            radio.set_value(False if radio.options == ["Yes", "No"]
+                            else choices[radio.options[0]])
+        for pills in at.pills:
+            pills.set_value(2)
+        for text in at.text_input:
+            text.input("Yearly checkup")
+        _press(at, "Next")
+    raise AssertionError("the questions never ended")
+
+
+def _state(engine, appointment_id: int) -> PrecheckState:
+    with Session(engine) as session:
+        return precheck.states(session, [appointment_id])[appointment_id]
+
+
+def _status(engine, appointment_id: int) -> AppointmentStatus:
+    with Session(engine) as session:
+        appointment = session.get(Appointment, appointment_id)
+        assert appointment is not None
+        return appointment.status
+
+
+def test_the_link_the_day_before_does_the_whole_check_in_and_leaves_the_visit_booked(
+        app_db, tomorrow) -> None:
+    at = _open_link(_link(app_db, tomorrow.appointment_id))
+    _birth_date(at, "verify", tomorrow)
+    assert kiosk_step(at) == "appointment"
+    # Which day, and that it can wait half-done.
+    assert any("ahead of your visit on" in i.value for i in at.info)
+    assert _state(app_db, tomorrow.appointment_id) == PrecheckState.STARTED
+    click(at, "appointment_ok")
+    click(at, "details_ok")
+    click(at, "insurance_same")
+    _answer_all(at, app_db)
+    if kiosk_step(at) == "consent":
+        pytest.skip("the demo patient has forms to sign: covered by the browser test")
+    assert kiosk_step(at) == "done"
+    assert at.title[0].value.startswith("You're all set for ")
+    assert any("No, I'm here" in m.value for m in at.markdown)
+    assert _state(app_db, tomorrow.appointment_id) == PrecheckState.DONE
+    assert _status(app_db, tomorrow.appointment_id) == AppointmentStatus.BOOKED
+    # Nothing of the patient stays in the page's state once done.
+    kept = at.session_state["kiosk"]
+    assert "appointment_id" not in kept and "check_in_id" not in kept
+
+
+def test_a_pre_check_in_left_halfway_resumes_at_the_next_step_from_the_same_link(
+        app_db, tomorrow) -> None:
+    code = _link(app_db, tomorrow.appointment_id)
+    first = _open_link(code)
+    _birth_date(first, "verify", tomorrow)
+    click(first, "appointment_ok")
+    click(first, "details_ok")
+    assert kiosk_step(first) == "insurance"
+    # The phone's page closed: a new session, the same link, the birth date again.
+    again = _open_link(code)
+    _birth_date(again, "verify", tomorrow)
+    assert kiosk_step(again) == "insurance"
+    with Session(app_db) as session:
+        home = session.scalars(select(CheckIn).where(
+            CheckIn.appointment_id == tomorrow.appointment_id)).all()
+    assert [c.channel for c in home] == [Channel.HOME]
+    # Leaving it is not a walk-away: no "left the kiosk" alert for a patient at home.
+    state = dict(again.session_state["kiosk"])
+    assert _walk_away(state) is None
+    assert _walk_away({**state, "remote": False}) == (state["check_in_id"], "insurance")
+    with Session(app_db) as session:
+        assert session.scalars(select(Flag).where(Flag.kind == FlagKind.LEFT_KIOSK)).all() == []
+
+
+def test_the_next_day_the_kiosk_takes_one_answer_after_the_birth_date(app_db, tomorrow) -> None:
+    with session_scope(app_db) as session:
+        home = precheck.begin(session, tomorrow.appointment_id, now=utcnow())
+        precheck.complete(session, home.id, now=utcnow())
+    arrive = _start(app_db, tomorrow.appointment_id) - timedelta(minutes=10)
+    with time_machine.travel(arrive, tick=False):
+        at = AppTest.from_file(KIOSK, default_timeout=30)
+        at.run()
+        click(at, "btn_start_name")
+        at.text_input(key="find_family").input(tomorrow.patient_family_name)
+        at.text_input(key="find_birth").input(tomorrow.birth_date.strftime("%m/%d/%Y"))
+        _press(at, "Find my appointment")
+        assert kiosk_step(at) == "all_set"
+        assert at.title[0].value == "You're all set"
+        assert "Has anything changed since" in at.markdown[0].value
+        click(at, "all_set_here")  # the one tap
+        assert kiosk_step(at) == "done"
+        ticket = at.session_state["kiosk"]["completion"]["ticket"]
+    assert ticket and ticket.startswith("A")
+    assert _status(app_db, tomorrow.appointment_id) == AppointmentStatus.CHECKED_IN
+
+
+def test_at_the_kiosk_yes_let_me_check_goes_through_the_steps(app_db, tomorrow) -> None:
+    with session_scope(app_db) as session:
+        home = precheck.begin(session, tomorrow.appointment_id, now=utcnow())
+        precheck.complete(session, home.id, now=utcnow())
+    arrive = _start(app_db, tomorrow.appointment_id) - timedelta(minutes=10)
+    with time_machine.travel(arrive, tick=False):
+        at = AppTest.from_file(KIOSK, default_timeout=30)
+        at.run()
+        click(at, "btn_start_name")
+        at.text_input(key="find_family").input(tomorrow.patient_family_name)
+        at.text_input(key="find_birth").input(tomorrow.birth_date.strftime("%m/%d/%Y"))
+        _press(at, "Find my appointment")
+        click(at, "all_set_check")
+        assert kiosk_step(at) == "appointment"
+    assert _status(app_db, tomorrow.appointment_id) == AppointmentStatus.ARRIVED
+
+
+def test_the_link_opened_again_after_it_is_done_says_so_and_can_change_something(
+        app_db, tomorrow) -> None:
+    with session_scope(app_db) as session:
+        home = precheck.begin(session, tomorrow.appointment_id, now=utcnow())
+        precheck.complete(session, home.id, now=utcnow())
+    at = _open_link(_link(app_db, tomorrow.appointment_id))
+    _birth_date(at, "verify", tomorrow)
+    assert kiosk_step(at) == "precheck_done_before"
+    assert at.title[0].value.startswith("You're all set for ")
+    click(at, "precheck_again")
+    assert kiosk_step(at) == "appointment"
+
+
+def test_the_link_after_the_visit_has_started_sends_the_patient_to_the_kiosk(
+        app_db, tomorrow) -> None:
+    code = _link(app_db, tomorrow.appointment_id)
+    late = _start(app_db, tomorrow.appointment_id) + timedelta(minutes=5)
+    with time_machine.travel(late, tick=False):
+        at = _open_link(code)
+        _birth_date(at, "verify", tomorrow)
+        assert kiosk_step(at) == "cannot_check_in"
+        assert "kiosk or at the front desk" in at.markdown[0].value
+    assert _status(app_db, tomorrow.appointment_id) == AppointmentStatus.BOOKED
+
+
+def test_in_spanish_the_kiosk_asks_the_same_one_question(app_db, tomorrow) -> None:
+    with session_scope(app_db) as session:
+        home = precheck.begin(session, tomorrow.appointment_id, now=utcnow())
+        precheck.complete(session, home.id, now=utcnow())
+    arrive = _start(app_db, tomorrow.appointment_id) - timedelta(minutes=10)
+    with time_machine.travel(arrive, tick=False):
+        at = AppTest.from_file(KIOSK, default_timeout=30)
+        at.run()
+        click(at, "lang_es")
+        click(at, "btn_start_name")
+        at.text_input(key="find_family").input(tomorrow.patient_family_name)
+        at.text_input(key="find_birth").input(tomorrow.birth_date.strftime("%m/%d/%Y"))
+        _press(at, "Buscar mi cita")
+        assert at.title[0].value == "Todo listo"
+        assert at.button(key="all_set_here").label == "No, ya estoy aquí"

@@ -23,6 +23,8 @@ class Channel(StrEnum):
     PHONE = "phone"
     # The patient's own phone before the visit (pre-check-in): never "in the lobby".
     HOME = "home"
+    # The patient's own phone in the lobby ("I'm here" after a pre-check-in).
+    MOBILE = "mobile"
 
 
 class Sex(StrEnum):

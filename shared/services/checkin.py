@@ -491,11 +491,7 @@ def complete(
                      detail={"to_status": appointment.status.value}, at=now)
     session.flush()
     position = waiting_position(session, appointment, now=now, tz=tz, rules=rules)
-    wait = None if position is None else max(
-        (position - 1) * rules.minutes_per_patient,
-        int((appointment.start - now).total_seconds() // 60),
-        0,
-    )
+    wait = estimated_wait(position, appointment, now=now, rules=rules)
     # The ticket last: the day's counter row stays locked from here to the commit, so
     # check-ins finishing at once wait on each other for two statements, not a whole step.
     give_ticket(session, appointment, now=now, tz=tz)
@@ -514,3 +510,13 @@ def waiting_position(
                          provider_id=appointment.provider_id)
     mine = next((r for r in line if r.appointment_id == appointment.id), None)
     return mine.provider_position if mine else None
+
+
+def estimated_wait(position: int | None, appointment: Appointment, *, now: datetime,
+                   rules: ClinicSettings) -> int | None:
+    """Minutes until the patient is likely seen: the patients ahead in the provider's line,
+    and never before the appointment's time."""
+    if position is None:
+        return None
+    return max((position - 1) * rules.minutes_per_patient,
+               int((appointment.start - now).total_seconds() // 60), 0)

@@ -37,6 +37,9 @@ class ClinicSettings:
     # A chime and a browser notification on the desk's screens when an urgent alert comes
     # (help, an urgent answer, a walk-away). Off unless the clinic turns it on: a quiet desk.
     alert_sound: bool = False
+    # "I'm here" on the patient's phone without scanning the lobby's code (parking-lot
+    # check-in). Off by default: the phone proves it is in the lobby (shared.services.precheck).
+    arrive_without_lobby_code: bool = False
 
 
 DEFAULTS = ClinicSettings()

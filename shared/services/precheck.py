@@ -15,6 +15,8 @@ A pre-check-in is, for the desk, one of three states: not opened, started, done.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +41,8 @@ from shared.services.clinic_settings import ClinicSettings
 # What flags and consents raised or signed at home carry where a kiosk's name would be: the
 # desk's alert then reads "from home, for <date>", never as someone in the lobby.
 HOME_KIOSK_ID = "home"
+# And what a check-in made on the phone in the lobby ("I'm here") carries.
+PHONE_KIOSK_ID = "phone"
 
 
 class PrecheckState(StrEnum):
@@ -150,3 +154,104 @@ def arrive(
                             rules=rules, kiosk_id=kiosk_id)
     checkin.mark_step(session, started.id, "appointment", now)
     return checkin.complete(session, started.id, now=now, tz=tz, rules=rules)
+
+
+# --- "I'm here" on the phone, proved by the lobby's code -----------------------------------
+#
+# The waiting-room screen shows a QR code that changes every LOBBY_PERIOD: the window's number
+# and an HMAC of it under the clinic's secret key. Nothing of any patient is in it. The
+# patient's page reads it with the phone's camera; the server accepts the current window and
+# the one before (a code read just as it changed), and nothing older: a photo of yesterday's
+# screen, or of this morning's, checks no one in.
+
+LOBBY_PERIOD_S = 180
+LOBBY_PREFIX = "LOBBY1"
+
+
+def _lobby_window(now: datetime) -> int:
+    return int(now.timestamp()) // LOBBY_PERIOD_S
+
+
+def _lobby_mac(secret_key: str, window: int) -> str:
+    message = f"lobby:{window}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:24]
+
+
+def lobby_code(secret_key: str, now: datetime) -> str:
+    """The code the waiting-room screen shows now."""
+    window = _lobby_window(now)
+    return f"{LOBBY_PREFIX}.{window}.{_lobby_mac(secret_key, window)}"
+
+
+def lobby_code_valid(code: str, secret_key: str, now: datetime) -> bool:
+    """Whether `code` is the lobby's code now (or the one just before it)."""
+    parts = (code or "").strip().split(".")
+    if len(parts) != 3 or parts[0] != LOBBY_PREFIX or not parts[1].isdigit():
+        return False
+    window = int(parts[1])
+    if window not in (_lobby_window(now), _lobby_window(now) - 1):
+        return False
+    return hmac.compare_digest(parts[2], _lobby_mac(secret_key, window))
+
+
+class LobbyCodeRefused(DomainError):
+    """No valid lobby code: the phone has not shown it is in the waiting room."""
+
+    key = "precheck.use_kiosk"
+
+
+class NotInArrivalWindow(DomainError):
+    key = "precheck.not_in_window"
+
+
+def im_here(
+    session: Session, appointment_id: int, *, now: datetime, tz: ZoneInfo,
+    rules: ClinicSettings, secret_key: str, code: str | None,
+) -> checkin.Completion:
+    """The phone's "I'm here": within the arrival window, with the lobby's current code
+    (unless the clinic allows arriving without it), a patient whose pre-check-in is done is
+    checked in and gets the ticket, as at the kiosk."""
+    if not rules.arrive_without_lobby_code and not lobby_code_valid(code or "", secret_key, now):
+        raise LobbyCodeRefused("lobby code missing or not current")
+    appointment = checkin.load_appointment(session, appointment_id)
+    if checkin.arrival_timing(appointment.start, now, tz, rules) != checkin.Timing.ON_TIME:
+        # Early, late or another day: the kiosk or the desk decides, with the patient there.
+        raise NotInArrivalWindow("outside the arrival window")
+    return arrive(session, appointment_id, channel=Channel.MOBILE, now=now, tz=tz,
+                  rules=rules, kiosk_id=PHONE_KIOSK_ID)
+
+
+class PhoneStep(StrEnum):
+    WAITING = "waiting"  # checked in (or arrived, with something for the desk): in line
+    CALLED = "called"  # "It's your turn: Room 3"
+    OVER = "over"  # seen, finished, cancelled, or the day is over: the page has nothing more
+
+
+@dataclass(frozen=True)
+class PhoneStatus:
+    step: PhoneStep
+    ticket: str | None = None
+    position: int | None = None
+    wait_minutes: int | None = None
+    room: str | None = None
+    needs_desk: bool = False
+
+
+def phone_status(session: Session, appointment_id: int, *, now: datetime, tz: ZoneInfo,
+                 rules: ClinicSettings) -> PhoneStatus:
+    """What the patient's phone shows after "I'm here", read again every few seconds: the
+    ticket, the place in line and the wait, or the room once the desk calls. Only for the
+    appointment's own day."""
+    appointment = session.get(Appointment, appointment_id)
+    if (appointment is None or appointment.start.astimezone(tz).date()
+            != now.astimezone(tz).date()):
+        return PhoneStatus(PhoneStep.OVER)
+    if appointment.called_at is not None and appointment.room:
+        return PhoneStatus(PhoneStep.CALLED, ticket=appointment.ticket, room=appointment.room)
+    if appointment.status not in (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN):
+        return PhoneStatus(PhoneStep.OVER)
+    position = checkin.waiting_position(session, appointment, now=now, tz=tz, rules=rules)
+    wait = checkin.estimated_wait(position, appointment, now=now, rules=rules)
+    return PhoneStatus(PhoneStep.WAITING, ticket=appointment.ticket, position=position,
+                       wait_minutes=wait,
+                       needs_desk=appointment.status == AppointmentStatus.ARRIVED)

@@ -19,7 +19,7 @@ from shared.models import (
     FlagSeverity,
     OutboxMessage,
 )
-from shared.services import checkin, flags, precheck, review
+from shared.services import checkin, desk, flags, precheck, review
 from shared.services.clinic_settings import ClinicSettings
 from shared.services.precheck import PrecheckClosed, PrecheckState
 from tests.factories import DEFAULT_START, make_appointment, make_staff_user
@@ -177,3 +177,117 @@ def test_clearing_the_last_flag_does_not_check_in_a_patient_who_finished_only_at
                        day=START.astimezone(CHICAGO).date())
     session.refresh(appointment)
     assert appointment.status == S.ARRIVED
+
+
+# --- The lobby code and "I'm here" on the phone ----------------------------------------------
+
+SECRET = "test-secret-key-of-the-clinic"
+NO_CODE_RULES = ClinicSettings(arrive_without_lobby_code=True)
+
+
+def _done_at_home(session: Session, appointment_id: int) -> None:
+    home = precheck.begin(session, appointment_id, now=THE_DAY_BEFORE)
+    precheck.complete(session, home.id, now=THE_DAY_BEFORE)
+
+
+def test_the_lobby_code_is_valid_now_and_just_after_it_changes_and_never_later() -> None:
+    code = precheck.lobby_code(SECRET, ARRIVE)
+    assert precheck.lobby_code_valid(code, SECRET, ARRIVE)
+    period = timedelta(seconds=precheck.LOBBY_PERIOD_S)
+    assert precheck.lobby_code_valid(code, SECRET, ARRIVE + period)  # read as it changed
+    assert not precheck.lobby_code_valid(code, SECRET, ARRIVE + 2 * period)
+    # Yesterday's screen, photographed: refused today.
+    yesterday = precheck.lobby_code(SECRET, ARRIVE - timedelta(days=1))
+    assert not precheck.lobby_code_valid(yesterday, SECRET, ARRIVE)
+    # A code from the future (a clock skewed on purpose) is not accepted either.
+    assert not precheck.lobby_code_valid(precheck.lobby_code(SECRET, ARRIVE + 2 * period),
+                                         SECRET, ARRIVE)
+
+
+@pytest.mark.parametrize("code", [
+    "", "LOBBY1", "LOBBY1.x.y", "LOBBY2.1.abc", "https://evil.example/?code=1",
+])
+def test_anything_else_is_not_a_lobby_code(code: str) -> None:
+    assert not precheck.lobby_code_valid(code, SECRET, ARRIVE)
+
+
+def test_a_lobby_code_signed_with_another_key_is_refused() -> None:
+    forged = precheck.lobby_code("another clinic's key", ARRIVE)
+    assert not precheck.lobby_code_valid(forged, SECRET, ARRIVE)
+    window = forged.split(".")[1]
+    assert not precheck.lobby_code_valid(f"LOBBY1.{window}.{'0' * 24}", SECRET, ARRIVE)
+    # The code names no patient: only its window and its signature.
+    assert forged.count(".") == 2 and forged.startswith("LOBBY1.")
+
+
+def test_im_here_with_the_lobby_code_checks_the_patient_in(session: Session) -> None:
+    appointment = make_appointment(session, start=START)
+    _done_at_home(session, appointment.id)
+    done = precheck.im_here(session, appointment.id, now=ARRIVE, tz=CHICAGO, rules=RULES,
+                            secret_key=SECRET, code=precheck.lobby_code(SECRET, ARRIVE))
+    assert done.status == S.CHECKED_IN and done.ticket
+    mobile = session.scalars(select(CheckIn).where(
+        CheckIn.appointment_id == appointment.id, CheckIn.channel == Channel.MOBILE)).one()
+    assert mobile.kiosk_id == precheck.PHONE_KIOSK_ID
+
+
+@pytest.mark.parametrize("code", [None, "", "LOBBY1.1.bad"])
+def test_im_here_without_a_current_lobby_code_says_use_the_kiosk(
+        session: Session, code: str | None) -> None:
+    appointment = make_appointment(session, start=START)
+    _done_at_home(session, appointment.id)
+    with pytest.raises(precheck.LobbyCodeRefused) as refused:
+        precheck.im_here(session, appointment.id, now=ARRIVE, tz=CHICAGO, rules=RULES,
+                         secret_key=SECRET, code=code)
+    assert refused.value.key == "precheck.use_kiosk"
+    session.refresh(appointment)
+    assert appointment.status == S.BOOKED
+
+
+def test_yesterdays_lobby_code_is_refused(session: Session) -> None:
+    appointment = make_appointment(session, start=START)
+    _done_at_home(session, appointment.id)
+    with pytest.raises(precheck.LobbyCodeRefused):
+        precheck.im_here(session, appointment.id, now=ARRIVE, tz=CHICAGO, rules=RULES,
+                         secret_key=SECRET,
+                         code=precheck.lobby_code(SECRET, ARRIVE - timedelta(days=1)))
+
+
+def test_the_clinic_can_allow_im_here_without_the_code(session: Session) -> None:
+    appointment = make_appointment(session, start=START)
+    _done_at_home(session, appointment.id)
+    done = precheck.im_here(session, appointment.id, now=ARRIVE, tz=CHICAGO,
+                            rules=NO_CODE_RULES, secret_key=SECRET, code=None)
+    assert done.status == S.CHECKED_IN
+
+
+@pytest.mark.parametrize("minutes", [-120, 45])  # long before the window; after the grace
+def test_im_here_outside_the_arrival_window_is_refused(session: Session, minutes: int) -> None:
+    appointment = make_appointment(session, start=START)
+    _done_at_home(session, appointment.id)
+    now = START + timedelta(minutes=minutes)
+    with pytest.raises(precheck.NotInArrivalWindow):
+        precheck.im_here(session, appointment.id, now=now, tz=CHICAGO, rules=RULES,
+                         secret_key=SECRET, code=precheck.lobby_code(SECRET, now))
+    session.refresh(appointment)
+    assert appointment.status == S.BOOKED
+
+
+def test_the_phone_shows_the_place_in_line_then_the_room(session: Session) -> None:
+    appointment = make_appointment(session, start=START)
+    _done_at_home(session, appointment.id)
+    precheck.im_here(session, appointment.id, now=ARRIVE, tz=CHICAGO, rules=NO_CODE_RULES,
+                     secret_key=SECRET, code=None)
+    waiting = precheck.phone_status(session, appointment.id, now=ARRIVE, tz=CHICAGO,
+                                    rules=RULES)
+    assert waiting.step == precheck.PhoneStep.WAITING
+    assert (waiting.position, waiting.wait_minutes) == (1, 10)
+    assert waiting.ticket == appointment.ticket
+    staff = make_staff_user(session)
+    desk.call_to_room(session, appointment.id, "Room 3", staff_user_id=staff.id, now=START)
+    called = precheck.phone_status(session, appointment.id, now=START, tz=CHICAGO, rules=RULES)
+    assert (called.step, called.room) == (precheck.PhoneStep.CALLED, "Room 3")
+    # The next day the page has nothing more to say.
+    later = precheck.phone_status(session, appointment.id, now=START + timedelta(days=1),
+                                  tz=CHICAGO, rules=RULES)
+    assert later.step == precheck.PhoneStep.OVER

@@ -26,7 +26,7 @@ TITLED_STEPS = frozenset({
     "welcome", "help", "scan", "code_problem", "verify_birth_date", "find_by_name",
     "ask_phone", "other_day", "see_desk", "already_checked_in", "cannot_check_in",
     "appointment", "details", "insurance", "questions", "consent", "done", "walk_in",
-    "walk_in_done", "all_set", "precheck_done_before",
+    "walk_in_done", "all_set", "precheck_done_before", "lobby_scan", "phone_ticket",
 })
 # Steps whose screen draws no h1 of its own (a question's label is its main text): the step's
 # name is their one h1, for screen readers only, so focus has a heading to land on.

@@ -28,7 +28,7 @@ from kiosk.state import (  # noqa: E402
     take_walk_away,
     tr,
 )
-from kiosk.steps import find, finish, intake, visit, welcome  # noqa: E402
+from kiosk.steps import find, finish, intake, phone, visit, welcome  # noqa: E402
 from kiosk.steps import help as help_step  # noqa: E402
 from kiosk.style import apply_kiosk_style  # noqa: E402
 from shared.db import DatabaseUnavailable, check_connection, session_scope  # noqa: E402
@@ -55,6 +55,8 @@ STEPS = {
     "see_desk": find.render_see_desk,
     "already_checked_in": find.render_already,
     "all_set": find.render_all_set,
+    "lobby_scan": phone.render_lobby_scan,
+    "phone_ticket": phone.render_phone_ticket,
     "precheck_done_before": find.render_precheck_done_before,
     "cannot_check_in": find.render_cannot,
     "appointment": visit.render_appointment,

@@ -110,8 +110,9 @@ def resets_when_idle(state: dict[str, Any]) -> bool:
     """Whether this screen goes back to the start after the clinic's timeout: not the
     welcome in the default language (nothing to forget) nor a screen that keeps the ticket."""
     step = state.get("step")
+    # The patient's own phone is theirs: it keeps its page (closing it ends the session).
     return not ((step == "welcome" and state.get("lang") == DEFAULT_LANGUAGE)
-                or step in STAY_UNTIL_TOUCHED)
+                or step in STAY_UNTIL_TOUCHED or state.get(REMOTE_KEY))
 
 
 def idle_time(state: dict[str, Any], timeout: timedelta,

@@ -10,12 +10,12 @@ import streamlit as st
 
 from kiosk import scanner
 from kiosk.state import go, is_remote, kiosk_action, kiosk_id, kiosk_state, lang, tr
-from kiosk.steps import finish
+from kiosk.steps import finish, phone
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
 from shared.errors import TokenInvalid
 from shared.i18n import format_date, format_time
-from shared.models import Channel, utcnow
+from shared.models import AppointmentStatus, Channel, utcnow
 from shared.runtime import AppContext
 from shared.services import checkin, clinic_settings, lookups, precheck
 from shared.services.checkin import MAX_IDENTITY_ATTEMPTS
@@ -176,6 +176,12 @@ def start_precheck(ctx: AppContext, appointment_id: int, *, again: bool = False)
         appointment = checkin.load_appointment(session, appointment_id)
         when = {"precheck_date": format_date(appointment.start, lang(), tz),
                 "precheck_time": format_time(appointment.start, lang(), tz)}
+        if (appointment.status in PHONE_TICKET_STATUSES
+                and checkin.arrival_timing(appointment.start, now, tz, clinic_settings
+                                           .load_cached(ctx.engine)) != checkin.Timing.WRONG_DAY):
+            # Checked in already (here, at the kiosk or the desk): the place in line, live.
+            go("phone_ticket", appointment_id=appointment_id)
+            return
         if not precheck.is_open(appointment, now):
             go("cannot_check_in", problem="precheck.closed")
             return
@@ -186,6 +192,9 @@ def start_precheck(ctx: AppContext, appointment_id: int, *, again: bool = False)
         go(RESUME_AT.get(check_in.last_step or "", "appointment"), appointment_id=appointment_id,
            check_in_id=check_in.id, patient_id=appointment.patient_id, **when)
 
+
+# Appointments whose patient is here and in line (or called): the phone shows the ticket.
+PHONE_TICKET_STATUSES = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_ROOM)
 
 # Where a pre-check-in left at a step goes on: the step after the last one done.
 RESUME_AT = {"appointment": "details", "details": "insurance", "demographics": "insurance",
@@ -200,6 +209,7 @@ def render_precheck_done_before(ctx: AppContext) -> None:
     st.button(tr("precheck.change_something"), key="precheck_again", width="stretch",
               on_click=kiosk_action(lambda: start_precheck(ctx, state["appointment_id"],
                                                            again=True)))
+    phone.render_arrival(ctx, state["appointment_id"])
 
 
 def render_all_set(ctx: AppContext) -> None:

@@ -9,7 +9,18 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from kiosk.state import forget_patient, go, is_remote, kiosk_id, kiosk_state, lang, reset, tr
+from kiosk.state import (
+    REMOTE_KEY,
+    forget_patient,
+    go,
+    is_remote,
+    kiosk_id,
+    kiosk_state,
+    lang,
+    reset,
+    tr,
+)
+from kiosk.steps import phone
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
 from shared.i18n import format_date, format_time
@@ -61,11 +72,16 @@ def render_done(ctx: AppContext) -> None:
         state["completion"] = completion
     if not state.get("patient_forgotten"):
         # The ticket stays on screen until the next patient touches it: nothing else of this
-        # patient stays behind with it.
-        forget_patient(completion=state["completion"], patient_forgotten=True)
+        # patient stays behind with it. (On the patient's own phone, the appointment's id
+        # stays in the server's session for "I'm here" on the day.)
+        phone_keeps = ({REMOTE_KEY: True, "appointment_id": state.get("appointment_id")}
+                       if is_remote() else {})
+        forget_patient(completion=state["completion"], patient_forgotten=True, **phone_keeps)
     done = kiosk_state()["completion"]
     if done.get("precheck"):
         _render_precheck_done(done)
+        if kiosk_state().get("appointment_id"):
+            phone.render_arrival(ctx, kiosk_state()["appointment_id"])
         return
     if done["needs_desk"]:
         st.title(tr("done.title_desk"))

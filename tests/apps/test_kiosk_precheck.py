@@ -23,9 +23,10 @@ from shared.models import (
     Flag,
     FlagKind,
     KioskQuestionVersion,
+    StaffUser,
     utcnow,
 )
-from shared.services import precheck, tokens
+from shared.services import clinic_settings, desk, precheck, tokens
 from shared.services.precheck import PrecheckState
 from tests.apps.conftest import KIOSK, click, kiosk_step
 
@@ -124,9 +125,11 @@ def test_the_link_the_day_before_does_the_whole_check_in_and_leaves_the_visit_bo
     assert any("No, I'm here" in m.value for m in at.markdown)
     assert _state(app_db, tomorrow.appointment_id) == PrecheckState.DONE
     assert _status(app_db, tomorrow.appointment_id) == AppointmentStatus.BOOKED
-    # Nothing of the patient stays in the page's state once done.
-    kept = at.session_state["kiosk"]
-    assert "appointment_id" not in kept and "check_in_id" not in kept
+    # Once done, the session keeps only the appointment's id (for "I'm here" on the day),
+    # nothing the patient typed or was shown.
+    kept = set(at.session_state["kiosk"])
+    assert kept <= {"step", "lang", "completion", "patient_forgotten", "remote",
+                    "appointment_id", "last_activity"}, kept
 
 
 def test_a_pre_check_in_left_halfway_resumes_at_the_next_step_from_the_same_link(
@@ -232,3 +235,81 @@ def test_in_spanish_the_kiosk_asks_the_same_one_question(app_db, tomorrow) -> No
         _press(at, "Buscar mi cita")
         assert at.title[0].value == "Todo listo"
         assert at.button(key="all_set_here").label == "No, ya estoy aquí"
+
+
+# --- On the day, on the phone ----------------------------------------------------------------
+
+
+def _done_at_home(engine, appointment_id: int) -> None:
+    with session_scope(engine) as session:
+        home = precheck.begin(session, appointment_id, now=utcnow())
+        precheck.complete(session, home.id, now=utcnow())
+
+
+def _allow_arriving_without_the_lobby_code(engine) -> None:
+    with session_scope(engine) as session:
+        manager = session.scalars(select(StaffUser).where(StaffUser.role == "manager")).first()
+        clinic_settings.update(session, {"arrive_without_lobby_code": True},
+                               staff_user_id=manager.id)
+    clinic_settings.forget_cached()
+
+
+def test_on_the_day_the_phone_asks_for_the_waiting_room_code(app_db, tomorrow) -> None:
+    code = _link(app_db, tomorrow.appointment_id)
+    _done_at_home(app_db, tomorrow.appointment_id)
+    with time_machine.travel(_start(app_db, tomorrow.appointment_id) - timedelta(minutes=10),
+                             tick=False):
+        at = _open_link(code)
+        _birth_date(at, "verify", tomorrow)
+        assert kiosk_step(at) == "precheck_done_before"
+        assert at.subheader[0].value == "At the clinic?"
+        assert [b.key for b in at.button if b.key == "phone_im_here"] == []
+        click(at, "phone_scan_lobby")
+        assert kiosk_step(at) == "lobby_scan"
+        assert at.title[0].value == "Scan the waiting-room code"
+        click(at, "lobby_back")
+        assert kiosk_step(at) == "precheck_done_before"
+    assert _status(app_db, tomorrow.appointment_id) == AppointmentStatus.BOOKED
+
+
+def test_too_early_the_phone_says_when_it_can_check_in(app_db, tomorrow) -> None:
+    code = _link(app_db, tomorrow.appointment_id)
+    _done_at_home(app_db, tomorrow.appointment_id)
+    with time_machine.travel(_start(app_db, tomorrow.appointment_id) - timedelta(hours=2),
+                             tick=False):
+        at = _open_link(code)
+        _birth_date(at, "verify", tomorrow)
+        assert any("You can check in from this phone from" in i.value for i in at.info)
+        assert [b.key for b in at.button if b.key in ("phone_scan_lobby", "phone_im_here")] == []
+
+
+def test_where_the_clinic_allows_it_im_here_is_one_tap_then_the_page_follows_the_line(
+        app_db, tomorrow) -> None:
+    _allow_arriving_without_the_lobby_code(app_db)
+    code = _link(app_db, tomorrow.appointment_id)
+    _done_at_home(app_db, tomorrow.appointment_id)
+    start = _start(app_db, tomorrow.appointment_id)
+    with time_machine.travel(start - timedelta(minutes=10), tick=False):
+        at = _open_link(code)
+        _birth_date(at, "verify", tomorrow)
+        click(at, "phone_im_here")
+        assert kiosk_step(at) == "phone_ticket"
+        assert at.title[0].value == "You're checked in"
+        assert any("in line" in m.value or "ahead" in m.value for m in at.markdown), [
+            m.value for m in at.markdown]
+        assert _status(app_db, tomorrow.appointment_id) == AppointmentStatus.CHECKED_IN
+        # The desk calls the patient in another screen: the page says so on its next look.
+        with session_scope(app_db) as session:
+            staff = session.scalars(select(StaffUser)).first()
+            desk.call_to_room(session, tomorrow.appointment_id, "Room 3",
+                              staff_user_id=staff.id, now=utcnow())
+        at.run()
+        assert at.title[0].value == "It's your turn: Room 3"
+        # Opening the link again later that day goes straight to this page.
+        again = _open_link(code)
+        _birth_date(again, "verify", tomorrow)
+        assert kiosk_step(again) == "phone_ticket"
+    with Session(app_db) as session:
+        channels = session.scalars(select(CheckIn.channel).where(
+            CheckIn.appointment_id == tomorrow.appointment_id).order_by(CheckIn.id)).all()
+    assert channels == [Channel.HOME, Channel.MOBILE]

@@ -4,7 +4,7 @@ seconds without losing the filters."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -15,9 +15,9 @@ from dashboard.auth import guard_live_view, require_role
 from dashboard.context import app_context, live_view
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
-from shared.i18n import t
+from shared.i18n import format_date, t
 from shared.models import AppointmentStatus, FlagKind, Location, Provider, StaffRole, utcnow
-from shared.services import clinic_settings, review
+from shared.services import clinic_settings, precheck, review
 from shared.services.board import (
     AlertRow,
     AppointmentRow,
@@ -41,6 +41,9 @@ HOURS_AHEAD = 4
 WAITING = (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN)
 # Hidden unless asked for (or searched for): the board is about who is coming and who is here.
 FINISHED = (AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW, AppointmentStatus.CANCELLED)
+# The days the call list (pre-check-in not done by the day before) can show, tomorrow first:
+# the desk calls those patients the day before.
+CALL_DAYS = ("tomorrow", "today")
 
 
 def page() -> None:
@@ -62,7 +65,7 @@ def _alert_strip(user: dict) -> None:
     if not rows:
         return
     if chime:
-        _chime_for_new(rows)
+        _chime_for_new(rows, ctx.settings.tz)
     # One line per alert, saying what happened and where: the board stays in view below.
     with st.container(border=True, key="alert_strip"):
         for alert in rows:
@@ -105,7 +108,7 @@ CHIME_JS = """<span class="dash-chime" hidden></span><script>
 <style>.stElementContainer:has(.dash-chime) { display: none !important; }</style>"""
 
 
-def _chime_for_new(rows: list[AlertRow]) -> None:
+def _chime_for_new(rows: list[AlertRow], tz) -> None:
     """The clinic asked for a sound: once per alert this screen has not rung for yet, a
     chime and a browser notification that says only what kind of alert (no patient name:
     a notification can show on a locked screen)."""
@@ -117,9 +120,11 @@ def _chime_for_new(rows: list[AlertRow]) -> None:
     kind = new[-1].kind
     what = t("dash.alert_help") if kind == FlagKind.HELP_REQUEST else (
         t("flag.left_kiosk") if kind == FlagKind.LEFT_KIOSK else t(f"flag.{kind.value}"))
+    where = new[-1].kiosk_id or ""  # a script's text, not Markdown: as it is
+    if where == precheck.HOME_KIOSK_ID:
+        where = alert_place(new[-1], tz)
     script = (CHIME_JS.replace("TITLE", json.dumps(t("dash.alerts_title")))
-              .replace("BODY", json.dumps(what + (f" · {new[-1].kiosk_id}"
-                                                  if new[-1].kiosk_id else ""))))
+              .replace("BODY", json.dumps(what + (f" · {where}" if where else ""))))
     st.html(script, unsafe_allow_javascript=True)
 
 
@@ -141,12 +146,22 @@ def alert_text(alert: AlertRow, tz) -> str:
     parts = [what, plain(alert.patient_name) if alert.patient_name
              else t("dash.alert_no_patient")]
     if alert.kiosk_id:
-        parts.append(plain(alert.kiosk_id))
+        parts.append(alert_place(alert, tz))
     parts.append(format_time(alert.raised_at, tz))
     if alert.taken_at is not None:
         parts.append(t("dash.alert_taken", name=plain(alert.taken_by or t("dash.alert_someone")),
                        time=format_time(alert.taken_at, tz)))
     return " · ".join(parts)
+
+
+def alert_place(alert: AlertRow, tz) -> str:
+    """Where the flag was raised: the kiosk's name, or "from home, for <the visit's date>"
+    for one raised during a pre-check-in, so nobody looks for that patient in the lobby."""
+    if alert.kiosk_id != precheck.HOME_KIOSK_ID:
+        return plain(alert.kiosk_id)
+    if alert.appointment_start is None:
+        return t("dash.alert_from_home_undated")
+    return t("dash.alert_from_home", date=format_date(alert.appointment_start, tz=tz))
 
 
 def _answer(value: object) -> str:
@@ -166,7 +181,7 @@ def _filters() -> None:
     # One row, labels inside the fields (still their accessible names): the board's rows
     # start higher on a laptop screen.
     hidden = {"label_visibility": "collapsed"}
-    cols = st.columns([2, 2, 2, 3, 1.4, 1.2], vertical_alignment="center")
+    cols = st.columns([1.7, 1.7, 1.7, 2.5, 1.35, 1.15, 1.9], vertical_alignment="center")
     cols[0].multiselect(t("dash.filter_provider"), options=providers, key="filter_provider",
                         placeholder=t("dash.filter_provider"), **hidden)
     cols[1].multiselect(t("dash.filter_location"), options=locations, key="filter_location",
@@ -178,17 +193,35 @@ def _filters() -> None:
                        **hidden)
     cols[4].checkbox(t("dash.show_finished"), key="filter_show_finished")
     cols[5].checkbox(t("dash.whole_day"), key="filter_whole_day")
+    cols[6].toggle(t("dash.filter_precheck"), key="filter_precheck",
+                   help=t("dash.filter_precheck_help"))
+    if st.session_state.get("filter_precheck"):
+        # The calls are made the day before: this list alone can show tomorrow.
+        st.radio(t("dash.precheck_day"), CALL_DAYS, key="filter_precheck_day",
+                 format_func=lambda d: t(f"dash.precheck_{d}"), horizontal=True, **hidden)
 
 
-def _board_filter(now: datetime) -> BoardFilter:
-    """The filters the database applies: provider, location, and the hours around now."""
+def _calls_day(today: date) -> date | None:
+    """The day of the call list (pre-check-in not done by the day before), None when the
+    board shows its usual list."""
     state = st.session_state
-    whole_day = (state.get("filter_whole_day") or (state.get("filter_search") or "").strip()
-                 or state.get("filter_status"))
+    if not state.get("filter_precheck"):
+        return None
+    return today + timedelta(days=1) if state.get("filter_precheck_day",
+                                                  CALL_DAYS[0]) == "tomorrow" else today
+
+
+def _board_filter(now: datetime, calls: bool = False) -> BoardFilter:
+    """The filters the database applies: provider, location, the hours around now (not for
+    the call list, which is a whole day's), and the pre-check-in not done."""
+    state = st.session_state
+    whole_day = (calls or state.get("filter_whole_day")
+                 or (state.get("filter_search") or "").strip() or state.get("filter_status"))
     around = None if whole_day else (now - timedelta(hours=HOURS_BEHIND),
                                      now + timedelta(hours=HOURS_AHEAD))
     return BoardFilter(providers=tuple(state.get("filter_provider") or ()),
-                       locations=tuple(state.get("filter_location") or ()), around=around)
+                       locations=tuple(state.get("filter_location") or ()), around=around,
+                       not_prechecked=calls)
 
 
 def _matches(row: AppointmentRow) -> bool:
@@ -210,6 +243,10 @@ def _board() -> None:
     tz = ctx.settings.tz
     now = utcnow()
     day = clinic_today(tz)
+    calls_day = _calls_day(day)
+    if calls_day is not None:
+        _call_list(calls_day, _board_filter(now, calls=True))
+        return
     only = _board_filter(now)
     with Session(ctx.engine) as session:
         counts = day_counts(session, day, tz)
@@ -254,6 +291,7 @@ def _board() -> None:
             # Whole minutes as text, blank when not waiting: never "None" or "45.0".
             t("dash.col_waiting"): "" if waiting is None else str(waiting),
             t("dash.col_flags"): f"⚑ {r.open_flags}" if r.open_flags else "",
+            t("dash.col_precheck"): _precheck_word(r),
         })
     waiting_col = t("dash.col_waiting")
 
@@ -276,6 +314,37 @@ def _board() -> None:
                  column_config={t("dash.col_status"): st.column_config.TextColumn(
                      width="medium")},
                  placeholder="", key="arrivals_table")
+
+
+def _precheck_word(row: AppointmentRow) -> str:
+    return t(f"dash.precheck_{row.precheck.value}") if row.precheck else ""
+
+
+def _call_list(day: date, only: BoardFilter) -> None:
+    """The day's booked patients whose pre-check-in was not done before the day began, with
+    their phone numbers: the representative calls them (usually the day before)."""
+    ctx = app_context()
+    tz = ctx.settings.tz
+    with Session(ctx.engine) as session:
+        rows = appointments_for_day(session, day, tz, only)
+    shown = [r for r in rows if _matches(r)]
+    st.caption(t("dash.precheck_calls_summary", date=format_date(day), count=len(shown)))
+    if not shown:
+        return
+    table = [{
+        t("dash.col_time"): format_time(r.start, tz),
+        t("dash.col_patient"): r.patient_name,
+        t("dash.col_phone"): r.phone or "",
+        t("dash.col_age"): r.age,
+        t("dash.col_mrn"): r.mrn,
+        t("dash.col_provider"): r.provider,
+        t("dash.col_location"): r.location,
+        t("dash.col_precheck"): _precheck_word(r),
+        t("dash.col_flags"): f"⚑ {r.open_flags}" if r.open_flags else "",
+    } for r in shown]
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", row_height=ROW_PX,
+                 height=min(ROW_PX + 4 + ROW_PX * max(len(table), 1), 760),
+                 placeholder="", key="precheck_calls_table")
 
 
 page()

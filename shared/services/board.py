@@ -6,16 +6,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.clinic_time import day_bounds
 from shared.models import (
     Appointment,
     AppointmentStatus,
+    Channel,
+    CheckIn,
     Flag,
     FlagKind,
     FlagSeverity,
@@ -29,6 +31,9 @@ from shared.models import (
 )
 from shared.models.patients import age_on
 from shared.services.queue import Waiting, fast_new, queue_order
+
+if TYPE_CHECKING:
+    from shared.services.precheck import PrecheckState
 
 
 class AppointmentRow(NamedTuple):
@@ -47,6 +52,9 @@ class AppointmentRow(NamedTuple):
     # The kiosk step where the patient walked away (an open "left the kiosk" flag), or None.
     left_kiosk_at: str | None = None
     birth_date: date | None = None
+    # The patient's pre-check-in at home (issue 16); None when not read.
+    precheck: PrecheckState | None = None
+    phone: str | None = None  # to call a patient whose pre-check-in is not done
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,9 @@ class BoardFilter:
     providers: tuple[str, ...] = ()
     locations: tuple[str, ...] = ()
     around: tuple[datetime, datetime] | None = None
+    # Only booked appointments whose pre-check-in was not done before their day began: the
+    # patients a representative calls the day before.
+    not_prechecked: bool = False
 
 
 ZERO = timedelta(0)
@@ -66,7 +77,11 @@ PRESENT = (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN, AppointmentS
 
 def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
                          only: BoardFilter = BoardFilter()) -> list[AppointmentRow]:
-    """The clinic day's appointments in time order, with open-flag counts. Two queries."""
+    """The clinic day's appointments in time order, with open-flag counts and each one's
+    pre-check-in state. Two queries."""
+    # Here, not at the top: precheck uses checkin, which reads this module's queue.
+    from shared.services.precheck import PrecheckState
+
     start, end = day_bounds(day, tz)
     conditions = [Appointment.start >= start, Appointment.start < end]
     if only.providers:
@@ -76,7 +91,15 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
     if only.around is not None:
         conditions.append(or_(Appointment.start.between(*only.around),
                               Appointment.status.in_(PRESENT)))
-    rows = session.execute(
+    if only.not_prechecked:
+        conditions += [Appointment.status == AppointmentStatus.BOOKED,
+                       ~exists().where(*_home(), CheckIn.completed_at < start)]
+    states = (PrecheckState.NOT_OPENED, PrecheckState.STARTED, PrecheckState.DONE)
+    # Core rows on the session's connection, as the queue reads (no ORM loading step per
+    # row), after a flush so that this session's own changes are seen.
+    session.flush()
+    connection = session.connection()
+    rows = connection.execute(
         select(
             Appointment.id,
             Appointment.patient_id,
@@ -89,8 +112,10 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
             Patient.legal_family_name,
             Patient.mrn,
             Patient.birth_date,
+            Patient.phone,
             Provider.display_name,
             Location.name,
+            _precheck_code(),
         )
         .join(Patient, Appointment.patient_id == Patient.id)
         .join(Provider, Appointment.provider_id == Provider.id)
@@ -103,7 +128,7 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
     if rows:
         day_flags = (Flag.status == FlagStatus.OPEN, Appointment.start >= start,
                      Appointment.start < end)
-        counted = session.execute(
+        counted = connection.execute(
             select(Flag.appointment_id, func.count(),
                    func.count(case((Flag.kind == FlagKind.LEFT_KIOSK, 1))))
             .join(Appointment, Flag.appointment_id == Appointment.id)
@@ -114,21 +139,37 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
         if any(left for _, _, left in counted):
             # Rare (someone walked away from the kiosk): only then read where they stopped.
             left_at = {appointment_id: kiosk_step(value)
-                       for appointment_id, value in session.execute(
+                       for appointment_id, value in connection.execute(
                            select(Flag.appointment_id, Flag.new_value)
                            .join(Appointment, Flag.appointment_id == Appointment.id)
                            .where(*day_flags, Flag.kind == FlagKind.LEFT_KIOSK)
                            .order_by(Flag.raised_at))}
-    # Unpacked by position and built by position: on a day of 3,000 rows, reading Row
-    # attributes by name and keyword arguments were most of this service's time.
+    # Unpacked by position and built by position, in C (fast_new): on a day of 3,000 rows,
+    # reading Row attributes by name and keyword arguments were most of this service's time.
+    new_row = fast_new(AppointmentRow)
     return [
-        AppointmentRow(
+        new_row((
             appointment_id, patient_id, start_at, f"{preferred or given} {family}", mrn,
             age_on(birth_date, day), provider, location, visit_type, status, arrived_at,
-            flag_counts.get(appointment_id, 0), left_at.get(appointment_id), birth_date)
+            flag_counts.get(appointment_id, 0), left_at.get(appointment_id), birth_date,
+            states[code or 0], phone))
         for (appointment_id, patient_id, start_at, visit_type, status, arrived_at, given,
-             preferred, family, mrn, birth_date, provider, location) in rows
+             preferred, family, mrn, birth_date, phone, provider, location, code) in rows
     ]
+
+
+def _home() -> tuple[Any, ...]:
+    """The pre-check-ins (check-ins at home) of the appointment in the enclosing query."""
+    return (CheckIn.appointment_id == Appointment.id, CheckIn.channel == Channel.HOME)
+
+
+def _precheck_code() -> Any:
+    """The appointment's pre-check-in state as a number, read in the board's own statement (a
+    correlated subquery on check_in's appointment index, instead of a third query): NULL when
+    never opened, 1 when started, 2 when one was finished. The same rule as
+    `precheck.states`: any finished pre-check-in makes it done, even if opened again since."""
+    return (select(func.max(case((CheckIn.completed_at.is_not(None), 2), else_=1)))
+            .where(*_home()).correlate(Appointment).scalar_subquery())
 
 
 # The kiosk steps a flag can name (the desk's words for them): where a patient walked away
@@ -215,6 +256,9 @@ class AlertRow:
     step: str | None = None
     taken_by: str | None = None  # who acknowledged it, while it stays on the strip
     taken_at: datetime | None = None
+    # The visit's start: a flag raised at home (a pre-check-in) is told by its date, not as
+    # someone in the lobby.
+    appointment_start: datetime | None = None
 
 
 # An acknowledged alert stays on the strip this long, saying who took it, then leaves.
@@ -233,9 +277,11 @@ def alerts(session: Session, now: datetime | None = None) -> list[AlertRow]:
     rows = session.execute(
         select(Flag.id, Flag.kind, Flag.kiosk_id, Flag.raised_at, Flag.appointment_id,
                Flag.new_value, Flag.acknowledged_at, StaffUser.display_name,
-               Patient.legal_given_name, Patient.preferred_name, Patient.legal_family_name)
+               Patient.legal_given_name, Patient.preferred_name, Patient.legal_family_name,
+               Appointment.start)
         .outerjoin(Patient, Flag.patient_id == Patient.id)
         .outerjoin(StaffUser, Flag.acknowledged_by_id == StaffUser.id)
+        .outerjoin(Appointment, Flag.appointment_id == Appointment.id)
         .where(Flag.status == FlagStatus.OPEN, taken,
                (Flag.severity == FlagSeverity.URGENT) | Flag.kind.in_(ALERT_KINDS))
         .order_by(Flag.acknowledged_at.is_not(None), Flag.raised_at, Flag.id)
@@ -258,6 +304,7 @@ def alerts(session: Session, now: datetime | None = None) -> list[AlertRow]:
             step=kiosk_step(value) if kind in STEP_KINDS and value.get("step") else None,
             taken_by=r.display_name if r.acknowledged_at is not None else None,
             taken_at=r.acknowledged_at,
+            appointment_start=r.start,
         ))
     return shown
 

@@ -119,6 +119,39 @@ def _steps(report: reports.Report, span: tuple[date, date]) -> None:
     _download(frame, "kiosk-given-up-by-step", span, "rep_dl_steps")
 
 
+def _precheck(report: reports.Report, span: tuple[date, date]) -> None:
+    """Visits pre-checked at home, and whether those patients go faster at the kiosk."""
+    pre = report.precheck
+    st.subheader(t("reports.precheck"))
+    cols = st.columns(3)
+    cols[0].metric(t("reports.precheck_share"), _percent(pre.share),
+                   help=t("reports.precheck_share_help", prechecked=f"{pre.prechecked:,}",
+                          visits=f"{pre.visits:,}"))
+    cols[1].metric(t("reports.kiosk_median_prechecked"),
+                   _number(pre.kiosk_median_prechecked, "reports.seconds", 0),
+                   help=t("reports.kiosk_precheck_help", count=f"{pre.kiosk_timed_prechecked:,}"))
+    cols[2].metric(t("reports.kiosk_median_others"),
+                   _number(pre.kiosk_median_others, "reports.seconds", 0),
+                   help=t("reports.kiosk_precheck_help", count=f"{pre.kiosk_timed_others:,}"))
+    median = t("reports.kiosk_median_seconds")
+    medians = (pre.kiosk_median_prechecked, pre.kiosk_median_others)
+    frame = pd.DataFrame({
+        t("reports.precheck_group"): [t("reports.prechecked"), t("reports.not_prechecked")],
+        t("reports.visits"): [pre.prechecked, pre.visits - pre.prechecked],
+        t("reports.kiosk_timed"): [pre.kiosk_timed_prechecked, pre.kiosk_timed_others],
+        median: [None if m is None else round(m) for m in medians],
+    })
+    left, right = st.columns(2)
+    # Counts in the chart (a bar for every row); the medians in the table and the CSV.
+    left.altair_chart(_bar(frame.drop(columns=[median]), t("reports.precheck_group"),
+                           t("reports.visits"), title=t("reports.chart_precheck"),
+                           order=list(frame[t("reports.precheck_group")])), width="stretch")
+    shown = frame.assign(**{median: [_number(m, "reports.seconds", 0) for m in medians]})
+    right.dataframe(shown, hide_index=True, width="stretch", key="rep_precheck_table")
+    with right:
+        _download(frame, "pre-check-in", span, "rep_dl_precheck")
+
+
 def _flags(report: reports.Report, span: tuple[date, date]) -> None:
     st.subheader(t("reports.by_flag"))
     if not report.flags:
@@ -197,6 +230,7 @@ def page() -> None:
         _channels(report, span)
     with right:
         _steps(report, span)
+    _precheck(report, span)
     _flags(report, span)
     left, right = st.columns(2)
     with left:

@@ -62,11 +62,12 @@ def test_manager_sees_the_last_thirty_days(clinic) -> None:
     assert shown["No-show rate"] == f"{expected.noshow_rate * 100:.1f}%"
     assert expected.appointments > 14 * 30  # the history and today's demo day
     subheaders = [s.value for s in at.subheader]
-    for title in ("Check-ins by channel", "Flags by kind", "By provider", "By location"):
+    for title in ("Check-ins by channel", "Pre-check-in at home", "Flags by kind",
+                  "By provider", "By location"):
         assert title in subheaders
-    assert len(at.get("vega_lite_chart")) == 3
-    assert len(at.download_button) == 5
-    assert len(at.dataframe) == 3  # flags, providers, locations
+    assert len(at.get("vega_lite_chart")) == 4
+    assert len(at.download_button) == 6
+    assert len(at.dataframe) == 4  # pre-check-in, flags, providers, locations
 
 
 def test_a_provider_filter_narrows_the_figures(clinic) -> None:
@@ -121,7 +122,7 @@ def test_every_chart_has_a_title_whole_number_counts_and_a_csv(clinic) -> None:
     specs = _specs(at)
     titles = [spec["title"]["text"] for spec in specs]
     assert titles == [t("reports.chart_by_channel"), t("reports.chart_by_step"),
-                      t("reports.chart_by_flag")]
+                      t("reports.chart_precheck"), t("reports.chart_by_flag")]
     for spec in specs:
         counts = [e for e in spec["encoding"].values()
                   if isinstance(e, dict) and e.get("type") == "quantitative"]
@@ -140,7 +141,7 @@ def test_help_requests_left_open_are_counted_and_drawn(clinic) -> None:
         flags.request_help(session, kiosk_id="lobby-2", now=utcnow(), step=None)
     at = _as("manager", "reports")
     assert not at.exception
-    table = at.dataframe[0].value  # flags, then providers and locations
+    table = at.dataframe[1].value  # pre-check-in, flags, then providers and locations
     row = table[table["Kind"] == t(f"flag.{FlagKind.HELP_REQUEST.value}")]
     assert len(row) == 1 and int(row["Raised"].iloc[0]) >= 1
     assert "None" not in table.astype(str).to_string()
@@ -151,3 +152,42 @@ def test_help_requests_left_open_are_counted_and_drawn(clinic) -> None:
     (data,) = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.datasets]
     drawn = data[data["c0"] == t("flag.help_request")]
     assert len(drawn) == 1 and drawn["c1"].notna().all()
+
+
+def test_the_share_of_visits_pre_checked_and_their_kiosk_time_are_shown_with_a_csv(
+        clinic) -> None:
+    from shared.models import AppointmentStatus, Channel
+    from shared.services import precheck
+    from tests.factories import make_appointment, make_check_in, make_patient
+
+    tz = get_settings().tz
+    today = clinic_today(tz)
+    now = utcnow()
+    with session_scope(clinic) as session:
+        # Two of today's visits pre-checked at home last night: 50 s and 70 s at the kiosk.
+        for n, seconds in enumerate((50, 70)):
+            visit = make_appointment(session, start=now - timedelta(minutes=30 + n),
+                                     status=AppointmentStatus.CHECKED_IN,
+                                     patient=make_patient(session, legal_family_name="Ahead"))
+            make_check_in(session, visit, channel=Channel.HOME,
+                          kiosk_id=precheck.HOME_KIOSK_ID, started_at=now - timedelta(hours=14),
+                          completed_at=now - timedelta(hours=14, minutes=-5), last_step="done")
+            make_check_in(session, visit, started_at=now - timedelta(minutes=40),
+                          completed_at=now - timedelta(minutes=40, seconds=-seconds),
+                          last_step="done")
+    at = _as("manager", "reports")
+    with Session(clinic) as session:
+        expected = reports.build_report(session, today - timedelta(days=29), today, tz).precheck
+    assert (expected.prechecked, expected.kiosk_timed_prechecked) == (2, 2)
+    assert expected.kiosk_median_prechecked == 60
+    others = ("—" if expected.kiosk_median_others is None
+              else f"{expected.kiosk_median_others:,.0f} s")
+    shown = _metrics(at)
+    assert shown["Visits pre-checked"] == f"{expected.share * 100:.1f}%"
+    assert shown["Kiosk time, pre-checked (median)"] == "60 s"
+    assert shown["Kiosk time, others (median)"] == others
+    table = next(d.value for d in at.dataframe if "Patients" in d.value.columns)
+    assert list(table["Patients"]) == ["Pre-checked at home", "Not pre-checked"]
+    assert list(table["Visits"]) == [2, expected.visits - 2]
+    assert list(table["Kiosk time, median (s)"]) == ["60 s", others]
+    assert "rep_dl_precheck" in [b.key for b in at.download_button]

@@ -130,8 +130,10 @@ def test_the_whole_clinic_over_three_days(session: Session, clinic: dict[str, in
     assert report.median_wait_minutes == pytest.approx(25)
     assert report.waits_measured == 3
 
+    # Every channel is listed, in the enum's order, those with no check-in at zero.
     assert [(c.channel, c.started, c.completed) for c in report.check_ins] == [
-        ("kiosk", 4, 3), ("desk", 1, 1), ("phone", 1, 1)]
+        (c.value, *{"kiosk": (4, 3), "desk": (1, 1), "phone": (1, 1)}.get(c.value, (0, 0)))
+        for c in Channel]
     assert report.check_ins_total == 6
     kiosk = report.kiosk
     assert (kiosk.started, kiosk.completed, kiosk.abandoned) == (4, 3, 1)
@@ -168,7 +170,7 @@ def test_a_provider_filter_reaches_check_ins_and_flags(
     assert (report.appointments, report.noshows) == (2, 1)
     assert report.noshow_rate == pytest.approx(0.5)
     assert [(c.channel, c.started) for c in report.check_ins] == [
-        ("kiosk", 1), ("desk", 0), ("phone", 0)]
+        (c.value, 1 if c == Channel.KIOSK else 0) for c in Channel]
     assert report.kiosk.median_seconds == pytest.approx(180)
     assert report.kiosk.p90_seconds == pytest.approx(180)
     assert report.median_wait_minutes == pytest.approx(35)
@@ -205,7 +207,7 @@ def test_an_empty_range_has_no_rates_and_no_medians(
     assert report.kiosk.median_seconds is None and report.kiosk.p90_seconds is None
     assert report.median_wait_minutes is None
     assert report.flags == [] and report.providers == [] and report.locations == []
-    assert [c.started for c in report.check_ins] == [0, 0, 0]
+    assert [c.started for c in report.check_ins] == [0] * len(Channel)
 
 
 def test_a_range_that_ends_before_it_starts_is_refused(session: Session) -> None:

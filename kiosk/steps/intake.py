@@ -108,9 +108,11 @@ def keep_question_set(session: Session, appointment: Appointment) -> None:
     copy the patient's state."""
     state = kiosk_state()
     st.session_state[ASKED_KEY] = questions.questions_for_visit(session, appointment)
-    stored = questions.saved_answers(session, appointment.id)
+    stored, earlier = questions.answers_for_visit(session, appointment)
     state["answers"] = dict(stored)
     state["stored_answers"] = dict(stored)
+    # Answers that carry over from the last visit, shown with "Still right?".
+    state["earlier_answers"] = earlier
 
 
 def _question_set(ctx: AppContext) -> tuple[list[Asked], dict[str, Any], dict[str, Any]]:
@@ -134,7 +136,8 @@ def _store(session: Session, shown: list[Asked], answers: dict[str, Any],
         return [], {}
     raised = questions.save_answers(
         session, appointment_id=state["appointment_id"], patient_id=state["patient_id"],
-        given=given, language=lang(), now=utcnow(), kiosk_id=kiosk_id())
+        given=given, language=lang(), now=utcnow(), kiosk_id=kiosk_id(),
+        earlier=state.get("earlier_answers"))
     return raised, {g.asked.key: g.value for g in given}
 
 
@@ -181,8 +184,15 @@ def render_questions(ctx: AppContext) -> None:
     st.caption(tr("questions.progress", n=index + 1, total=len(shown)))
     if state.get("urgent_notice"):
         st.error(tr("questions.urgent_notice"))
+    earlier = state.get("earlier_answers", {})
+    carried = current.key in earlier and current.key not in answers
+    if carried:
+        # Last visit's answer, ready: one tap if it is still right, or change it first.
+        st.info(tr_plain("questions.last_time", answer=questions.answer_text(
+            current.version, earlier[current.key], lang())))
     with st.form(f"question_form_{index}", border=False):
-        raw = question_input(current, answers.get(current.key), lang())
+        raw = question_input(current, answers.get(current.key, earlier.get(current.key)),
+                             lang())
         submitted = st.form_submit_button(tr("kiosk.next"), type="primary", width="stretch")
     if not current.version.required:
         st.caption(tr("questions.optional"))

@@ -95,6 +95,8 @@ class FlagKind(StrEnum):
     LATE_ARRIVAL = "late_arrival"
     WALK_IN = "walk_in"
     LEFT_KIOSK = "left_kiosk"  # walked away mid check-in: the appointment is booked again
+    # A carried-over answer (allergies, medications...) that the patient changed.
+    ANSWER_CHANGE = "answer_change"
 
 
 class FlagSeverity(StrEnum):

@@ -36,6 +36,9 @@ class KioskQuestion(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The answer carries over to the patient's next visit ("Still right?"): allergies,
+    # medications, pharmacy. Set by a manager on the question, not per version.
+    carry_over: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     versions: Mapped[list[KioskQuestionVersion]] = relationship(
         back_populates="question", order_by="KioskQuestionVersion.version"

@@ -214,6 +214,7 @@ class QuestionStatus:
     published: QuestionDefinition | None  # what patients are asked (None: only a draft)
     spanish_outdated: list[str]
     active: bool = True  # False: deactivated, with a draft that would bring it back
+    carry_over: bool = False  # the answer is shown again at the next visit ("Still right?")
 
 
 def overview(session: Session) -> list[QuestionStatus]:
@@ -230,7 +231,8 @@ def overview(session: Session) -> list[QuestionStatus]:
             version=latest.version, draft=latest.draft,
             published=None if published is None
             else QuestionDefinition.from_version(q.key, published),
-            spanish_outdated=spanish_outdated(q.versions), active=q.active))
+            spanish_outdated=spanish_outdated(q.versions), active=q.active,
+            carry_over=q.carry_over))
     # A deactivated question comes back last when its draft is published: listed there.
     return sorted(statuses, key=lambda status: not status.active)
 
@@ -406,6 +408,19 @@ def deactivate(session: Session, key: str, *, staff_user_id: int | None) -> None
     audit.record(session, actor_type="staff", actor_id=staff_user_id,
                  action="question.deactivated", record_type="kiosk_question",
                  record_id=question.id)
+
+
+def set_carry_over(session: Session, key: str, carry_over: bool, *,
+                   staff_user_id: int | None) -> None:
+    """Whether the question's answer carries over to the patient's next visit (shown with
+    "Still right?"). On the question, so it holds for every version."""
+    question = _question(session, key)
+    if question.carry_over == carry_over:
+        return
+    question.carry_over = carry_over
+    audit.record(session, actor_type="staff", actor_id=staff_user_id,
+                 action="question.carry_over_on" if carry_over else "question.carry_over_off",
+                 record_type="kiosk_question", record_id=question.id)
 
 
 def move(session: Session, key: str, offset: int, *, staff_user_id: int | None) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from shared.errors import DomainError
+from shared.i18n import t
 from shared.models import (
     Answer,
     Appointment,
@@ -210,9 +211,13 @@ def save_answers(
     language: str,
     now: datetime,
     kiosk_id: str | None,
+    earlier: dict[str, Any] | None = None,
 ) -> list[Flag]:
     """Store answers in one go (one INSERT for all the new ones, an UPDATE per replaced one)
     and raise every flag their rules call for. Returns the flags raised.
+
+    `earlier` holds the carried-over answers the patient was shown ("Still right?"): an
+    answer that differs from its earlier one is a change the desk sees (ANSWER_CHANGE).
 
     The kiosk stores an answer that raises a flag the moment it is given, so the desk hears
     of it at once, and the others together when the last question is answered."""
@@ -240,6 +245,12 @@ def save_answers(
                     kiosk_id=kiosk_id, new_value={"question": g.asked.key, "answer": g.value},
                 )
             )
+        if earlier and g.asked.key in earlier and earlier[g.asked.key] != g.value:
+            raised.append(flags.raise_flag(
+                session, kind=FlagKind.ANSWER_CHANGE, severity=FlagSeverity.INFO, now=now,
+                patient_id=patient_id, appointment_id=appointment_id, kiosk_id=kiosk_id,
+                old_value={"question": g.asked.key, "answer": earlier[g.asked.key]},
+                new_value={"question": g.asked.key, "answer": g.value}))
     return raised
 
 
@@ -274,3 +285,39 @@ def saved_answers(session: Session, appointment_id: int) -> dict[str, Any]:
         .where(Answer.appointment_id == appointment_id)
     ).all()
     return {r.key: r.value for r in rows}
+
+
+def answers_for_visit(session: Session, appointment: Appointment
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """This visit's answers so far, and the patient's latest earlier answers to questions
+    that carry over (by key, for the ones not answered yet this visit), in one query."""
+    rows = session.execute(
+        select(KioskQuestion.key, Answer.appointment_id, Answer.value)
+        .join(KioskQuestionVersion, Answer.question_version_id == KioskQuestionVersion.id)
+        .join(KioskQuestion, KioskQuestionVersion.question_id == KioskQuestion.id)
+        .join(Appointment, Answer.appointment_id == Appointment.id)
+        .where(Appointment.patient_id == appointment.patient_id,
+               (Answer.appointment_id == appointment.id) | KioskQuestion.carry_over.is_(True))
+        .order_by(Answer.answered_at.desc(), Answer.id.desc())
+    ).all()
+    saved: dict[str, Any] = {}
+    earlier: dict[str, Any] = {}
+    for key, appointment_id, value in rows:
+        if appointment_id == appointment.id:
+            saved[key] = value
+        else:
+            earlier.setdefault(key, value)  # the latest first
+    return saved, earlier
+
+
+def answer_text(version: KioskQuestionVersion, value: Any, language: str) -> str:
+    """An answer as the patient or the desk reads it: yes or no, a choice's label, the
+    labels of several choices, or the value itself."""
+    labels = {c["value"]: c.get(language) or c.get("en") or c["value"] for c in version.choices}
+    if isinstance(value, bool):
+        return t("kiosk.yes" if value else "kiosk.no", language)
+    if isinstance(value, list):
+        return ", ".join(str(labels.get(v, v)) for v in value) or t("questions.none", language)
+    if value is None or value == "":
+        return t("questions.none", language)
+    return str(labels.get(value, value))

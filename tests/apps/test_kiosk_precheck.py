@@ -26,7 +26,14 @@ from shared.models import (
     StaffUser,
     utcnow,
 )
-from shared.services import clinic_settings, desk, precheck, tokens
+from shared.services import (
+    clinic_settings,
+    desk,
+    precheck,
+    question_admin,
+    questions,
+    tokens,
+)
 from shared.services.precheck import PrecheckState
 from tests.apps.conftest import KIOSK, click, kiosk_step
 
@@ -313,3 +320,65 @@ def test_where_the_clinic_allows_it_im_here_is_one_tap_then_the_page_follows_the
         channels = session.scalars(select(CheckIn.channel).where(
             CheckIn.appointment_id == tomorrow.appointment_id).order_by(CheckIn.id)).all()
     assert channels == [Channel.HOME, Channel.MOBILE]
+
+
+# --- Earlier answers ---------------------------------------------------------------------------
+
+
+def _carry_over_first_question(engine, info: demo.DemoInfo, earlier_value) -> str:
+    """Mark the first question the demo patient is asked as carried over, and give it an
+    answer at an earlier visit of theirs; its key."""
+    with session_scope(engine) as session:
+        appointment = session.get(Appointment, info.appointment_id)
+        first = questions.questions_for_visit(session, appointment)[0]
+        question_admin.set_carry_over(session, first.key, True, staff_user_id=None)
+        before = Appointment(patient_id=appointment.patient_id,
+                             provider_id=appointment.provider_id,
+                             location_id=appointment.location_id,
+                             start=appointment.start - timedelta(days=60),
+                             status=AppointmentStatus.FULFILLED, visit_type="Follow-up")
+        session.add(before)
+        session.flush()
+        questions.save_answers(session, appointment_id=before.id,
+                               patient_id=appointment.patient_id,
+                               given=[questions.Given(first, earlier_value)], language="en",
+                               now=before.start, kiosk_id="kiosk-1")
+        return first.key
+
+
+def _to_the_questions(app_db, info: demo.DemoInfo) -> AppTest:
+    at = _open_link(_link(app_db, info.appointment_id))
+    _birth_date(at, "verify", info)
+    click(at, "appointment_ok")
+    click(at, "details_ok")
+    click(at, "insurance_same")
+    assert kiosk_step(at) == "questions"
+    return at
+
+
+def test_a_carried_over_answer_is_shown_ready_and_one_tap_keeps_it(app_db, tomorrow) -> None:
+    key = _carry_over_first_question(app_db, tomorrow, False)
+    at = _to_the_questions(app_db, tomorrow)
+    assert at.info[0].value.startswith("Last time you answered: No.")
+    assert at.radio[0].value is False  # ready: nothing to choose again
+    _press(at, "Next")
+    _answer_all(at, app_db)  # the answers are stored together, with the last one
+    with Session(app_db) as session:
+        saved, _ = questions.answers_for_visit(
+            session, session.get(Appointment, tomorrow.appointment_id))
+        assert saved[key] is False
+        assert session.scalars(select(Flag).where(Flag.kind == FlagKind.ANSWER_CHANGE)
+                               ).all() == []
+
+
+def test_a_changed_carried_over_answer_reaches_the_desk_as_a_change(app_db, tomorrow) -> None:
+    key = _carry_over_first_question(app_db, tomorrow, False)
+    at = _to_the_questions(app_db, tomorrow)
+    at.radio[0].set_value(True)
+    _press(at, "Next")
+    _answer_all(at, app_db)
+    with Session(app_db) as session:
+        [flag] = session.scalars(select(Flag).where(Flag.kind == FlagKind.ANSWER_CHANGE)).all()
+    assert (flag.old_value, flag.new_value) == ({"question": key, "answer": False},
+                                                {"question": key, "answer": True})
+    assert flag.kiosk_id == precheck.HOME_KIOSK_ID

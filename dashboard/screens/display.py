@@ -4,6 +4,7 @@ No sign-in, no names, and nothing else reachable from it."""
 from __future__ import annotations
 
 import html
+import io
 import re
 from datetime import timedelta
 
@@ -14,8 +15,9 @@ from dashboard.context import app_context, live_view
 from shared.clinic_time import clinic_today
 from shared.i18n import t
 from shared.models import utcnow
-from shared.services import clinic_settings
+from shared.services import clinic_settings, precheck
 from shared.services.board import queue_for_day
+from shared.services.slips import qr_image
 
 # The lobby screen looks every 2 s (one screen, one small query): a called patient sees
 # their number about a second after the desk presses "Call", not up to 5 s later.
@@ -48,6 +50,15 @@ def _room_number(room: str | None) -> str:
     """The room as typed, without a leading "Room"/"Sala" the label adds anyway: the desk
     typing "Room 3" must not show "Room Room 3"."""
     return ROOM_WORD.sub("", room or "").strip()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _lobby_qr(code: str) -> bytes:
+    """The lobby code as a PNG, made once per code (it changes every few minutes), not on
+    every refresh."""
+    buffer = io.BytesIO()
+    qr_image(code, box_size=8).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def render() -> None:
@@ -85,3 +96,7 @@ def _board() -> None:
                     unsafe_allow_html=True)
         for r in upcoming:
             st.markdown(f'<p class="next-ticket">{r.ticket}</p>', unsafe_allow_html=True)
+        # Patients who checked in ahead on their phone scan this to say "I'm here": it names
+        # no one, and changes every few minutes (shared.services.precheck).
+        code = precheck.lobby_code(ctx.settings.secret_key, now)
+        st.image(_lobby_qr(code), width=200, caption=t("display.lobby_code"))

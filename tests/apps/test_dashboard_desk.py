@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+import zxingcpp
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -17,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from shared import demo
 from shared.config import get_settings
 from shared.db import session_scope
+from shared.i18n import t
 from shared.models import (
     Appointment,
     AppointmentStatus,
@@ -29,7 +33,7 @@ from shared.models import (
     Patient,
     utcnow,
 )
-from shared.services import board, checkin, clinic_settings, details, flags
+from shared.services import board, checkin, clinic_settings, details, flags, precheck
 from shared.services.board import queue_for_day
 from tests.apps.conftest import DASHBOARD, dashboard_as
 from tests.factories import due_soon, make_appointment, make_patient
@@ -188,6 +192,9 @@ def test_waiting_room_screen_shows_tickets_never_names(app_db, desk_day) -> None
         names = session.scalars(select(Patient.legal_family_name)).all()
     assert not any(name in text for name in names)
     assert not at.text_input  # no sign-in form, nothing else reachable
+    # The lobby code for phones that checked in ahead: a picture with its words, no name.
+    [image] = [e for e in at.main if e.type == "image"]
+    assert [i.caption for i in image.proto.imgs] == [t("display.lobby_code")]
 
 
 def test_pages_refuse_a_signed_out_visitor(app_db, desk_day) -> None:
@@ -431,3 +438,14 @@ def test_a_clinic_that_asks_for_it_hears_a_chime_once_per_new_alert(app_db, desk
     assert desk_day.patient_family_name not in chime  # a notification never names anyone
     at.run()
     assert chimes(at) == [], "the same alert rang again"
+
+
+def test_the_lobby_code_on_the_waiting_room_screen_reads_back_as_the_current_code() -> None:
+    from dashboard.screens.display import _lobby_qr
+
+    now = utcnow()
+    secret = "a clinic's secret key"
+    code = precheck.lobby_code(secret, now)
+    [read] = zxingcpp.read_barcodes(Image.open(io.BytesIO(_lobby_qr(code))))
+    assert read.text == code
+    assert precheck.lobby_code_valid(read.text, secret, now)

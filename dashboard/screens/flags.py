@@ -13,9 +13,9 @@ from dashboard.context import app_context
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
 from shared.errors import DomainError
-from shared.i18n import field_label, t
+from shared.i18n import DEFAULT_LANGUAGE, field_label, t
 from shared.models import FlagKind, FlagSeverity, StaffRole, utcnow
-from shared.services import insurance, review
+from shared.services import insurance, questions, review
 from shared.services.board import (
     STEP_KINDS,
     FlagRow,
@@ -84,6 +84,12 @@ def _flag(ctx, user: dict, flag: FlagRow) -> None:
         # Where the patient stopped, not a proposed change.
         step = kiosk_step(flag.new_value)
         st.markdown(t("dash.left_kiosk_at", step=t(f"patient.step_{step}")))
+    elif flag.kind == FlagKind.ANSWER_CHANGE:
+        # A carried-over answer the patient changed: the question and both answers, in words.
+        with Session(ctx.engine) as session:
+            question, old, new = questions.describe_answer_change(
+                session, flag.old_value, flag.new_value, DEFAULT_LANGUAGE)
+        st.markdown(t_plain("dash.answer_changed", question=question, old=old, new=new))
     elif flag.kind in STEP_KINDS:
         if (flag.new_value or {}).get("step"):
             st.markdown(t("dash.alert_step", step=t(f"patient.step_{kiosk_step(flag.new_value)}")))

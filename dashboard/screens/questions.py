@@ -120,6 +120,12 @@ def _list(user: dict, statuses: list[question_admin.QuestionStatus], spanish: bo
                     _done(t("questions_admin.draft_discarded"))
         if not status.active:
             continue  # a deactivated question's draft: published, it comes back last
+        with cols[0]:
+            carry = st.toggle(t("questions_admin.carry_over"), status.carry_over,
+                              key=f"q_carry_{d.key}", help=t("questions_admin.carry_over_help"))
+        if carry != status.carry_over and run_service(
+                question_admin.set_carry_over, d.key, carry, staff_user_id=user["user_id"]):
+            st.rerun()
         if cols[1].button("↑", key=f"q_up_{d.key}", disabled=i == 0) and run_service(
                 question_admin.move, d.key, -1, staff_user_id=user["user_id"]):
             st.rerun()

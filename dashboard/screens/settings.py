@@ -53,6 +53,9 @@ def page() -> None:
         changes["alert_sound"] = st.checkbox(
             t("settings.alert_sound"), current.alert_sound, key="set_alert_sound",
             help=t("settings.alert_sound_help"))
+        changes["arrive_without_lobby_code"] = st.checkbox(
+            t("settings.arrive_without_lobby_code"), current.arrive_without_lobby_code,
+            key="set_arrive_without_lobby_code", help=t("settings.arrive_without_lobby_code_help"))
         changes["languages"] = st.multiselect(
             t("settings.languages"), list(LANGUAGES), default=list(current.languages),
             format_func=LANGUAGES.get, key="set_languages")

@@ -321,3 +321,18 @@ def answer_text(version: KioskQuestionVersion, value: Any, language: str) -> str
     if value is None or value == "":
         return t("questions.none", language)
     return str(labels.get(value, value))
+
+
+def describe_answer_change(session: Session, old_value: dict[str, Any] | None,
+                           new_value: dict[str, Any] | None, language: str
+                           ) -> tuple[str, str, str]:
+    """An ANSWER_CHANGE flag in the desk's words: the question as patients are asked it
+    (its key when it is gone), the earlier answer and the new one."""
+    key = str((new_value or old_value or {}).get("question", ""))
+    question = session.scalar(select(KioskQuestion).where(KioskQuestion.key == key))
+    version = question.published_version if question is not None else None
+    if version is None:
+        return key, str((old_value or {}).get("answer")), str((new_value or {}).get("answer"))
+    return (version.text(language), answer_text(version, (old_value or {}).get("answer"),
+                                                language),
+            answer_text(version, (new_value or {}).get("answer"), language))

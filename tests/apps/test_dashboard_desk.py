@@ -30,11 +30,13 @@ from shared.models import (
     FlagKind,
     FlagSeverity,
     FlagStatus,
+    KioskQuestion,
     Patient,
     utcnow,
 )
 from shared.services import board, checkin, clinic_settings, details, flags, precheck
 from shared.services.board import queue_for_day
+from shared.text import plain
 from tests.apps.conftest import DASHBOARD, dashboard_as
 from tests.factories import due_soon, make_appointment, make_patient
 
@@ -449,3 +451,21 @@ def test_the_lobby_code_on_the_waiting_room_screen_reads_back_as_the_current_cod
     [read] = zxingcpp.read_barcodes(Image.open(io.BytesIO(_lobby_qr(code))))
     assert read.text == code
     assert precheck.lobby_code_valid(read.text, secret, now)
+
+
+def test_a_changed_carried_over_answer_reads_as_the_question_and_both_answers(
+        app_db, desk_day) -> None:
+    with session_scope(app_db) as session:
+        question = session.scalars(select(KioskQuestion).order_by(KioskQuestion.position)
+                                   ).first()
+        text = question.published_version.text_en
+        flags.raise_flag(session, kind=FlagKind.ANSWER_CHANGE, severity=FlagSeverity.INFO,
+                         now=utcnow(), appointment_id=desk_day.appointment_id,
+                         patient_id=session.get(Appointment, desk_day.appointment_id).patient_id,
+                         kiosk_id="home",
+                         old_value={"question": question.key, "answer": False},
+                         new_value={"question": question.key, "answer": True})
+    at = _open(_signed_in(), "flags")
+    shown = [m.value for m in at.markdown]
+    # Shown as text (the question's "?" kept from Markdown), then both answers in words.
+    assert f'{plain(text)}: was "No", now "Yes"' in shown, shown

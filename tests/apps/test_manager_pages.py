@@ -11,7 +11,7 @@ from shared import demo
 from shared.config import get_settings
 from shared.db import session_scope
 from shared.i18n import t
-from shared.models import StaffUser, utcnow
+from shared.models import KioskQuestion, StaffUser, utcnow
 from shared.services import clinic_settings
 from tests.apps.conftest import dashboard_as
 
@@ -286,3 +286,27 @@ def test_a_consent_version_with_english_changed_alone_is_marked(clinic) -> None:
     expanders = [e.label for e in at.expander]
     assert t("consent_admin.spanish_outdated_marker") in expanders[0]  # the new draft
     assert all(t("consent_admin.spanish_outdated_marker") not in e for e in expanders[1:])
+
+
+def test_manager_allows_im_here_without_the_lobby_code(clinic) -> None:
+    at = _as("manager", "settings")
+    assert at.checkbox(key="set_arrive_without_lobby_code").value is False
+    at.checkbox(key="set_arrive_without_lobby_code").check()
+    next(b for b in at.button if b.label == "Save settings").click().run()
+    assert not at.exception
+    with Session(clinic) as session:
+        assert clinic_settings.load(session).arrive_without_lobby_code is True
+
+
+def test_manager_marks_a_question_whose_answer_carries_over(clinic) -> None:
+    at = _as("manager", "questions")
+    with Session(clinic) as session:
+        key = session.scalars(select(KioskQuestion.key).order_by(KioskQuestion.position)).first()
+    toggle = at.toggle(key=f"q_carry_{key}")
+    assert toggle.value is False
+    toggle.set_value(True).run()
+    assert not at.exception
+    with Session(clinic) as session:
+        assert session.scalars(select(KioskQuestion.carry_over).where(
+            KioskQuestion.key == key)).one() is True
+    assert at.toggle(key=f"q_carry_{key}").value is True

@@ -37,13 +37,16 @@ def complete(session: Session, ctx: AppContext, check_in_id: int) -> dict[str, A
         return _precheck_view(precheck.complete(session, check_in_id, now=utcnow()), ctx)
     result = checkin.complete(session, check_in_id, now=utcnow(), tz=ctx.settings.tz,
                               rules=clinic_settings.load_cached(ctx.engine))
-    return completion_view(result)
+    return completion_view(result, signed=kiosk_state().get("signed_titles", []))
 
 
-def completion_view(result: checkin.Completion) -> dict[str, Any]:
-    """What the done screen shows of a finished check-in (no name, nothing typed)."""
+def completion_view(result: checkin.Completion, signed: list[str] | None = None
+                    ) -> dict[str, Any]:
+    """What the done screen shows of a finished check-in (no name, nothing typed): the
+    ticket, the place in line, and the titles of the consent forms signed this time."""
     return {"needs_desk": result.needs_desk, "position": result.position,
-            "wait": result.estimated_wait_minutes, "ticket": result.ticket}
+            "wait": result.estimated_wait_minutes, "ticket": result.ticket,
+            "signed": list(signed or [])}
 
 
 def _precheck_view(done: precheck.PrecheckDone, ctx: AppContext) -> dict[str, Any]:
@@ -58,9 +61,7 @@ def _render_precheck_done(done: dict[str, Any]) -> None:
     consents were signed this time. Nothing else of the patient stays in the page."""
     st.title(tr("precheck.done_title", date=done["date"]))
     st.markdown(tr("precheck.done_body", date=done["date"], time=done["time"]))
-    if done["signed"]:
-        st.markdown(tr("precheck.signed_this_time"))
-        st.text("\n".join(f"• {title}" for title in done["signed"]))
+    _signed_this_time(done["signed"])
     st.caption(tr("precheck.close_page"))
 
 
@@ -97,9 +98,17 @@ def render_done(ctx: AppContext) -> None:
         if done["wait"] is not None:
             st.markdown(tr("done.wait", minutes=done["wait"]))
         st.markdown(tr("done.next"))
+    _signed_this_time(done.get("signed"))
     if done.get("ticket"):
         st.caption(tr("done.ticket_keep"))
     _next_patient("done_finish")
+
+
+def _signed_this_time(titles: list[str] | None) -> None:
+    """The consent forms signed in this check-in (those still valid were not asked)."""
+    if titles:
+        st.markdown(tr("precheck.signed_this_time"))
+        st.text("\n".join(f"• {title}" for title in titles))
 
 
 def _next_patient(key: str) -> None:

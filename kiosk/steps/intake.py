@@ -296,6 +296,8 @@ def render_consent(ctx: AppContext) -> None:
             except SignatureRefused as exc:
                 st.error(tr(exc.key))
             else:
+                # For the done screen: which forms were signed this time.
+                state["signed_titles"] = [*state.get("signed_titles", []), form.title]
                 st.rerun()
         if st.button(tr("consent.ask_desk"), key="consent_skip", width="stretch"):
             with session_scope(ctx.engine) as session:

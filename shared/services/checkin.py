@@ -247,14 +247,19 @@ def identity_failed(session: Session, *, now: datetime, kiosk_id: str | None) ->
                             now=now, kiosk_id=kiosk_id)
 
 
-def load_appointment(session: Session, appointment_id: int) -> Appointment:
-    """The appointment with its patient, provider and location, in one statement."""
-    appointment = session.scalar(
-        select(Appointment)
-        .options(joinedload(Appointment.patient), joinedload(Appointment.provider),
-                 joinedload(Appointment.location))
-        .where(Appointment.id == appointment_id)
-    )
+def load_appointment(session: Session, appointment_id: int, *,
+                     for_update: bool = False) -> Appointment:
+    """The appointment with its patient, provider and location, in one statement.
+
+    `for_update` locks the appointment's row until the commit (PostgreSQL; SQLite's writers
+    take turns anyway): for a change that starts from what it reads."""
+    query = (select(Appointment)
+             .options(joinedload(Appointment.patient), joinedload(Appointment.provider),
+                      joinedload(Appointment.location))
+             .where(Appointment.id == appointment_id))
+    if for_update:
+        query = query.with_for_update(of=Appointment)
+    appointment = session.scalar(query)
     if appointment is None:
         raise CannotCheckIn("appointment not found")
     return appointment
@@ -277,8 +282,13 @@ def begin(
     or late arrivals are let in when the clinic allows it, with a flag; a wrong day is not.
     A refusal (CannotCheckIn) leaves its flag in the session: catch it inside the
     transaction and commit, so the desk hears of it.
+
+    The appointment's row is locked from the first read: two check-ins of the same visit
+    started at once (two kiosks, the phone and a kiosk) take turns, and the second sees the
+    first's outcome, instead of each writing rows that point at the visit and then waiting
+    on the other's lock (a deadlock on PostgreSQL).
     """
-    appointment = load_appointment(session, appointment_id)
+    appointment = load_appointment(session, appointment_id, for_update=True)
     if appointment.status in ALREADY_IN:
         raise AlreadyCheckedIn("already checked in")
     if channel != Channel.DESK and appointment.status == S.ARRIVED and session.scalar(

@@ -9,8 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
+from shared.db import run_transaction, session_scope
 from shared.models import (
+    Appointment,
     AppointmentStatus,
     AuditEvent,
     Channel,
@@ -23,6 +26,7 @@ from shared.services import checkin, desk, flags, precheck, review
 from shared.services.clinic_settings import ClinicSettings
 from shared.services.precheck import PrecheckClosed, PrecheckState
 from tests.factories import DEFAULT_START, make_appointment, make_staff_user
+from tests.races import at_once
 
 CHICAGO = ZoneInfo("America/Chicago")
 RULES = ClinicSettings()
@@ -291,3 +295,36 @@ def test_the_phone_shows_the_place_in_line_then_the_room(session: Session) -> No
     later = precheck.phone_status(session, appointment.id, now=START + timedelta(days=1),
                                   tz=CHICAGO, rules=RULES)
     assert later.step == precheck.PhoneStep.OVER
+
+
+def test_im_here_on_the_phone_and_at_the_kiosk_at_the_same_instant_check_in_once(
+        engine) -> None:
+    # Four taps of "I'm here" on the phone and four of "No, I'm here" at kiosks, released
+    # together: one check-in, one ticket; every other tap is told the patient is checked in
+    # (or that the visit changed meanwhile, which the screens say calmly), nothing doubled.
+    with session_scope(engine) as session:
+        appointment_id = make_appointment(session, start=START).id
+        _done_at_home(session, appointment_id)
+
+    def tap(n: int) -> str | None:
+        if n % 2:
+            return run_transaction(engine, lambda s: precheck.im_here(
+                s, appointment_id, now=ARRIVE, tz=CHICAGO, rules=NO_CODE_RULES,
+                secret_key=SECRET, code=None).ticket)
+        return run_transaction(engine, lambda s: precheck.arrive(
+            s, appointment_id, channel=Channel.KIOSK, now=ARRIVE, tz=CHICAGO, rules=RULES,
+            kiosk_id=f"lobby-{n}").ticket)
+
+    outcome = at_once(8, tap)
+
+    assert len(outcome.results) >= 1
+    assert all(isinstance(e, (checkin.AlreadyCheckedIn, StaleDataError))
+               for e in outcome.errors), outcome.errors
+    with Session(engine) as session:
+        appointment = session.get(Appointment, appointment_id)
+        on_site = session.scalars(select(CheckIn).where(
+            CheckIn.appointment_id == appointment_id, checkin.ON_SITE,
+            CheckIn.completed_at.is_not(None))).all()
+    assert appointment.status == S.CHECKED_IN
+    assert len(on_site) == 1
+    assert set(outcome.results) == {appointment.ticket}

@@ -134,13 +134,16 @@ def cmd_demo_info(args: argparse.Namespace, settings: Settings) -> None:
     print(f"  Dashboard:  {args.dashboard_url}")
     print("  Staff logins: " + ", ".join(f"{u} / {p}" for u, p in demo.DEMO_PASSWORDS.items()))
     print("  Check in a demo patient at the kiosk:")
-    print(f"    scan or open the QR slip {out}")
-    print(f"    (or its link: {tokens.checkin_link(args.kiosk_url, token)})")
+    print(f"    scan the QR slip {out} at the kiosk's camera")
     print(
         f"    or type the name {info.patient_family_name} and birth date "
         f"{info.birth_date:%m/%d/%Y} ({info.patient_given_name} {info.patient_family_name}, "
         f"appointment at {format_time(appointment.start, settings.tz)})"
     )
+    print("  Or check in ahead, as on the patient's phone, from the slip's link:")
+    print(f"    {tokens.checkin_link(args.kiosk_url, token)}")
+    print(f"    then \"I'm here\" by scanning the code on the waiting-room screen: "
+          f"{args.dashboard_url}/?display=waiting-room")
     if info.day != today:
         print(f"  The demo day is {info.day:%Y-%m-%d}, not today: `make reset-demo` renews it.")
 

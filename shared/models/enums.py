@@ -99,6 +99,14 @@ class FlagKind(StrEnum):
     ANSWER_CHANGE = "answer_change"
 
 
+class PrecheckState(StrEnum):
+    """A visit's pre-check-in at home, as the desk sees it (shared.services.precheck)."""
+
+    NOT_OPENED = "not_opened"
+    STARTED = "started"
+    DONE = "done"
+
+
 class FlagSeverity(StrEnum):
     INFO = "info"
     WARNING = "warning"

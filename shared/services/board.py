@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, exists, func, or_, select
@@ -26,14 +26,12 @@ from shared.models import (
     KioskQuestionVersion,
     Location,
     Patient,
+    PrecheckState,
     Provider,
     StaffUser,
 )
 from shared.models.patients import age_on
 from shared.services.queue import Waiting, fast_new, queue_order
-
-if TYPE_CHECKING:
-    from shared.services.precheck import PrecheckState
 
 
 class AppointmentRow(NamedTuple):
@@ -79,9 +77,6 @@ def appointments_for_day(session: Session, day: date, tz: ZoneInfo,
                          only: BoardFilter = BoardFilter()) -> list[AppointmentRow]:
     """The clinic day's appointments in time order, with open-flag counts and each one's
     pre-check-in state. Two queries."""
-    # Here, not at the top: precheck uses checkin, which reads this module's queue.
-    from shared.services.precheck import PrecheckState
-
     start, end = day_bounds(day, tz)
     conditions = [Appointment.start >= start, Appointment.start < end]
     if only.providers:

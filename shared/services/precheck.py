@@ -34,6 +34,7 @@ from shared.models import (
     CheckIn,
     ConsentFormVersion,
     ConsentSignature,
+    PrecheckState,
 )
 from shared.services import audit, checkin
 from shared.services.clinic_settings import ClinicSettings
@@ -43,12 +44,6 @@ from shared.services.clinic_settings import ClinicSettings
 HOME_KIOSK_ID = "home"
 # And what a check-in made on the phone in the lobby ("I'm here") carries.
 PHONE_KIOSK_ID = "phone"
-
-
-class PrecheckState(StrEnum):
-    NOT_OPENED = "not_opened"
-    STARTED = "started"
-    DONE = "done"
 
 
 class PrecheckClosed(DomainError):

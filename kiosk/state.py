@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shared.db import DatabaseUnavailable, lock_refused
 from shared.errors import DomainError
 from shared.i18n import DEFAULT_LANGUAGE, t
-from shared.services.precheck import HOME_KIOSK_ID
+from shared.services.precheck import HOME_KIOSK_ID, PHONE_KIOSK_ID
 from shared.text import t_plain
 
 log = logging.getLogger("kiosk")
@@ -145,15 +145,27 @@ def put_back_walk_away(walked_away: tuple[int, str]) -> None:
 REMOTE_KEY = "remote"
 
 
+# Set on the patient's phone once they are checked in at the clinic ("I'm here", or at the
+# kiosk): from then on the phone is in the lobby, not at home.
+HERE_KEY = "here_by_phone"
+
+
 def is_remote() -> bool:
     return bool(kiosk_state().get(REMOTE_KEY))
 
 
+def at_home() -> bool:
+    """On the patient's phone, before they are at the clinic."""
+    state = kiosk_state()
+    return bool(state.get(REMOTE_KEY)) and not state.get(HERE_KEY)
+
+
 def kiosk_id() -> str:
     """Which tablet this is: from ?kiosk=... or CHECKIN_KIOSK_ID; on the patient's own phone,
-    "home" (what the desk's alerts show as "from home"). Never patient data."""
+    "home" (what the desk's alerts show as "from home"), or "phone" once they are here.
+    Never patient data."""
     if is_remote():
-        return HOME_KIOSK_ID
+        return HOME_KIOSK_ID if at_home() else PHONE_KIOSK_ID
     raw = st.query_params.get("kiosk") or os.environ.get("CHECKIN_KIOSK_ID") or DEFAULT_KIOSK_ID
     cleaned = "".join(ch for ch in raw if ch.isalnum() or ch in "-_")[:32]
     return cleaned or DEFAULT_KIOSK_ID

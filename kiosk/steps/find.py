@@ -9,7 +9,16 @@ from __future__ import annotations
 import streamlit as st
 
 from kiosk import scanner
-from kiosk.state import go, is_remote, kiosk_action, kiosk_id, kiosk_state, lang, tr
+from kiosk.state import (
+    HERE_KEY,
+    go,
+    is_remote,
+    kiosk_action,
+    kiosk_id,
+    kiosk_state,
+    lang,
+    tr,
+)
 from kiosk.steps import finish, phone
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
@@ -180,7 +189,7 @@ def start_precheck(ctx: AppContext, appointment_id: int, *, again: bool = False)
                 and checkin.arrival_timing(appointment.start, now, tz, clinic_settings
                                            .load_cached(ctx.engine)) != checkin.Timing.WRONG_DAY):
             # Checked in already (here, at the kiosk or the desk): the place in line, live.
-            go("phone_ticket", appointment_id=appointment_id)
+            go("phone_ticket", appointment_id=appointment_id, **{HERE_KEY: True})
             return
         if not precheck.is_open(appointment, now):
             go("cannot_check_in", problem="precheck.closed")

@@ -8,7 +8,15 @@ import streamlit as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kiosk.state import CHECK_IN_STEPS, kiosk_id, kiosk_state, passing_fault, reset, tr
+from kiosk.state import (
+    CHECK_IN_STEPS,
+    at_home,
+    kiosk_id,
+    kiosk_state,
+    passing_fault,
+    reset,
+    tr,
+)
 from shared.db import session_scope
 from shared.models import Flag, utcnow
 from shared.runtime import AppContext
@@ -57,7 +65,8 @@ def render(ctx: AppContext) -> None:
             )
             state["help_flag_id"] = flag.id
     st.title(tr("kiosk.help_title"))
-    st.markdown(tr("kiosk.help_body"))
+    # At home nobody can walk over: the desk calls the patient back.
+    st.markdown(tr("kiosk.help_body_home" if at_home() else "kiosk.help_body"))
     _desk_status(ctx)
     if state.get("help_from", "welcome") != "welcome":
         st.button(tr("kiosk.help_back") if state.get("check_in_id") else tr("kiosk.back"),
@@ -84,7 +93,8 @@ def _desk_status(ctx: AppContext) -> None:
         if seen is not None:
             state["help_seen_at"] = seen
     with st.container(key="help_status"):
+        home = at_home()
         if seen is None:
-            st.info(tr("kiosk.help_waiting"))
+            st.info(tr("kiosk.help_waiting_home" if home else "kiosk.help_waiting"))
         else:
-            st.success(tr("kiosk.help_acknowledged"))
+            st.success(tr("kiosk.help_acknowledged_home" if home else "kiosk.help_acknowledged"))

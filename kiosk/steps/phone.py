@@ -12,7 +12,7 @@ from datetime import timedelta
 import streamlit as st
 
 from kiosk import scanner
-from kiosk.state import go, kiosk_action, kiosk_state, lang, tr, tr_plain
+from kiosk.state import HERE_KEY, go, kiosk_action, kiosk_state, lang, tr, tr_plain
 from kiosk.widgets import help_button
 from shared.db import session_scope
 from shared.i18n import format_time
@@ -95,7 +95,7 @@ def _im_here(ctx: AppContext, code: str | None) -> None:
         return
     except checkin.AlreadyCheckedIn:
         pass  # checked in meanwhile (at the kiosk, or a second tap): show the ticket
-    go("phone_ticket")
+    go("phone_ticket", **{HERE_KEY: True})
 
 
 def render_phone_ticket(ctx: AppContext) -> None:

@@ -382,3 +382,17 @@ def test_a_changed_carried_over_answer_reaches_the_desk_as_a_change(app_db, tomo
     assert (flag.old_value, flag.new_value) == ({"question": key, "answer": False},
                                                 {"question": key, "answer": True})
     assert flag.kiosk_id == precheck.HOME_KIOSK_ID
+
+
+def test_help_asked_at_home_tells_the_desk_it_is_from_home_and_promises_a_call(
+        app_db, tomorrow) -> None:
+    at = _open_link(_link(app_db, tomorrow.appointment_id))
+    _birth_date(at, "verify", tomorrow)
+    click(at, "btn_help_anywhere")
+    assert kiosk_step(at) == "help"
+    assert any("will call you" in m.value for m in at.markdown)
+    assert not any("come to you" in m.value for m in at.markdown)  # nobody walks over
+    with Session(app_db) as session:
+        [flag] = session.scalars(select(Flag).where(Flag.kind == FlagKind.HELP_REQUEST)).all()
+    assert (flag.kiosk_id, flag.appointment_id) == (precheck.HOME_KIOSK_ID,
+                                                    tomorrow.appointment_id)

@@ -113,6 +113,24 @@ def _status(engine, appointment_id: int) -> AppointmentStatus:
         return appointment.status
 
 
+def _done_at_home(engine, appointment_id: int) -> None:
+    with session_scope(engine) as session:
+        home = precheck.begin(session, appointment_id, now=utcnow())
+        precheck.complete(session, home.id, now=utcnow())
+
+
+def _kiosk_by_name(info: demo.DemoInfo, *, spanish: bool = False) -> AppTest:
+    """The lobby kiosk, found by name and birth date (in Spanish if asked)."""
+    at = AppTest.from_file(KIOSK, default_timeout=30)
+    at.run()
+    if spanish:
+        click(at, "lang_es")
+    click(at, "btn_start_name")
+    at.text_input(key="find_family").input(info.patient_family_name)
+    at.text_input(key="find_birth").input(info.birth_date.strftime("%m/%d/%Y"))
+    return _press(at, "Buscar mi cita" if spanish else "Find my appointment")
+
+
 def test_the_link_the_day_before_does_the_whole_check_in_and_leaves_the_visit_booked(
         app_db, tomorrow) -> None:
     at = _open_link(_link(app_db, tomorrow.appointment_id))
@@ -164,17 +182,10 @@ def test_a_pre_check_in_left_halfway_resumes_at_the_next_step_from_the_same_link
 
 
 def test_the_next_day_the_kiosk_takes_one_answer_after_the_birth_date(app_db, tomorrow) -> None:
-    with session_scope(app_db) as session:
-        home = precheck.begin(session, tomorrow.appointment_id, now=utcnow())
-        precheck.complete(session, home.id, now=utcnow())
+    _done_at_home(app_db, tomorrow.appointment_id)
     arrive = _start(app_db, tomorrow.appointment_id) - timedelta(minutes=10)
     with time_machine.travel(arrive, tick=False):
-        at = AppTest.from_file(KIOSK, default_timeout=30)
-        at.run()
-        click(at, "btn_start_name")
-        at.text_input(key="find_family").input(tomorrow.patient_family_name)
-        at.text_input(key="find_birth").input(tomorrow.birth_date.strftime("%m/%d/%Y"))
-        _press(at, "Find my appointment")
+        at = _kiosk_by_name(tomorrow)
         assert kiosk_step(at) == "all_set"
         assert at.title[0].value == "You're all set"
         assert "Has anything changed since" in at.markdown[0].value
@@ -186,17 +197,10 @@ def test_the_next_day_the_kiosk_takes_one_answer_after_the_birth_date(app_db, to
 
 
 def test_at_the_kiosk_yes_let_me_check_goes_through_the_steps(app_db, tomorrow) -> None:
-    with session_scope(app_db) as session:
-        home = precheck.begin(session, tomorrow.appointment_id, now=utcnow())
-        precheck.complete(session, home.id, now=utcnow())
+    _done_at_home(app_db, tomorrow.appointment_id)
     arrive = _start(app_db, tomorrow.appointment_id) - timedelta(minutes=10)
     with time_machine.travel(arrive, tick=False):
-        at = AppTest.from_file(KIOSK, default_timeout=30)
-        at.run()
-        click(at, "btn_start_name")
-        at.text_input(key="find_family").input(tomorrow.patient_family_name)
-        at.text_input(key="find_birth").input(tomorrow.birth_date.strftime("%m/%d/%Y"))
-        _press(at, "Find my appointment")
+        at = _kiosk_by_name(tomorrow)
         click(at, "all_set_check")
         assert kiosk_step(at) == "appointment"
     assert _status(app_db, tomorrow.appointment_id) == AppointmentStatus.ARRIVED
@@ -204,9 +208,7 @@ def test_at_the_kiosk_yes_let_me_check_goes_through_the_steps(app_db, tomorrow) 
 
 def test_the_link_opened_again_after_it_is_done_says_so_and_can_change_something(
         app_db, tomorrow) -> None:
-    with session_scope(app_db) as session:
-        home = precheck.begin(session, tomorrow.appointment_id, now=utcnow())
-        precheck.complete(session, home.id, now=utcnow())
+    _done_at_home(app_db, tomorrow.appointment_id)
     at = _open_link(_link(app_db, tomorrow.appointment_id))
     _birth_date(at, "verify", tomorrow)
     assert kiosk_step(at) == "precheck_done_before"
@@ -228,29 +230,15 @@ def test_the_link_after_the_visit_has_started_sends_the_patient_to_the_kiosk(
 
 
 def test_in_spanish_the_kiosk_asks_the_same_one_question(app_db, tomorrow) -> None:
-    with session_scope(app_db) as session:
-        home = precheck.begin(session, tomorrow.appointment_id, now=utcnow())
-        precheck.complete(session, home.id, now=utcnow())
+    _done_at_home(app_db, tomorrow.appointment_id)
     arrive = _start(app_db, tomorrow.appointment_id) - timedelta(minutes=10)
     with time_machine.travel(arrive, tick=False):
-        at = AppTest.from_file(KIOSK, default_timeout=30)
-        at.run()
-        click(at, "lang_es")
-        click(at, "btn_start_name")
-        at.text_input(key="find_family").input(tomorrow.patient_family_name)
-        at.text_input(key="find_birth").input(tomorrow.birth_date.strftime("%m/%d/%Y"))
-        _press(at, "Buscar mi cita")
+        at = _kiosk_by_name(tomorrow, spanish=True)
         assert at.title[0].value == "Todo listo"
         assert at.button(key="all_set_here").label == "No, ya estoy aquí"
 
 
 # --- On the day, on the phone ----------------------------------------------------------------
-
-
-def _done_at_home(engine, appointment_id: int) -> None:
-    with session_scope(engine) as session:
-        home = precheck.begin(session, appointment_id, now=utcnow())
-        precheck.complete(session, home.id, now=utcnow())
 
 
 def _allow_arriving_without_the_lobby_code(engine) -> None:

@@ -387,3 +387,34 @@ def apps(live_db: LiveDb, shared_clock: dict[str, str]) -> Iterator[Apps]:
         for _name, _port, process, _log in started:
             _stop(process)
 
+
+# --- Phones (issue 16) --------------------------------------------------------------------
+
+# A patient's own phone: 390x844 CSS pixels at 3x, a touch screen, a mobile browser.
+PHONE_CONTEXT = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "en-US",
+    "timezone_id": CLINIC_TZ,
+    "reduced_motion": "reduce",
+}
+
+
+@pytest.fixture
+def new_phone_page(browser) -> Iterator[Callable[[], object]]:
+    """Open a page on a phone (PHONE_CONTEXT) in a fresh context, with the run counter."""
+    contexts = []
+
+    def _open():
+        context = browser.new_context(**PHONE_CONTEXT)
+        context.set_default_timeout(RUN_TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        _track_runs(page)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()

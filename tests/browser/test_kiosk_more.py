@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 import tests.browser.test_kiosk_flow as flow
 from shared.clinic_time import clinic_today
 from shared.db import make_engine, session_scope
-from shared.i18n import t
+from shared.i18n import format_date, t
 from shared.models import (
     Appointment,
     AppointmentStatus,
@@ -37,7 +37,7 @@ from shared.models import (
     SignerRelationship,
     utcnow,
 )
-from shared.services import clinic_settings, consent, tokens
+from shared.services import clinic_settings, consent, precheck, tokens
 from tests.browser.conftest import (
     APP_IDLE_JS,
     click_and_wait,
@@ -45,6 +45,7 @@ from tests.browser.conftest import (
     runs_finished,
     wait_for_app_run,
 )
+from tests.browser.precheck_visits import visit_tomorrow
 from tests.browser.test_kiosk_flow import (
     _answer_questions,
     _button,
@@ -376,14 +377,16 @@ class Taps:
 
 
 def test_tap_count_for_an_unchanged_returning_patient_by_phone_link(
-    new_page, apps, live_db, db, record_property
+    new_phone_page, apps, live_db, db, record_property
 ):
-    visit = new_visit(db, live_db.tz, signed=True)
+    # At home, the day before: the link is a pre-check-in (issue 16), on the patient's phone.
+    # "I'm here" on the day needs the lobby's code (tests/browser/test_precheck_phone.py).
+    visit = visit_tomorrow(db, live_db.tz, signed=True)
     code = _issue_code(db, visit.appointment_id, apps.secret_key, live_db.tz)
-    page = new_page(WIDTH, HEIGHT)
+    page = new_phone_page()
     taps = Taps(page)
 
-    # The link on the patient's phone opens the kiosk with the code: no tap yet.
+    # The link on the patient's phone opens the check-in with the code: no tap yet.
     goto_app(page, tokens.checkin_link(apps.kiosk_url, code))
     expect(_heading(page, "Please confirm it's you")).to_be_visible()
     birth = page.get_by_role("textbox", name="Date of birth")
@@ -425,16 +428,20 @@ def test_tap_count_for_an_unchanged_returning_patient_by_phone_link(
         taps.tap_and_wait(_button(page, "Next"), f"q{number} Next")
         assert shown <= 20
 
-    # Every form was signed before: no consent step.
-    expect(_heading(page, "You're checked in")).to_be_visible()
-    assert flow._status(db, visit.appointment_id) == AppointmentStatus.CHECKED_IN
+    # Every form was signed before: no consent step. All set, and the visit still booked.
+    day = format_date(visit.start, "en", live_db.tz)
+    expect(_heading(page, t("precheck.done_title", date=day))).to_be_visible()
+    assert flow._status(db, visit.appointment_id) == AppointmentStatus.BOOKED
+    with Session(db) as session:
+        assert precheck.states(session, [visit.appointment_id])[visit.appointment_id] == (
+            precheck.PrecheckState.DONE)
 
     total = len(taps.log)
     on_questions = taps.count("q")
     besides = total - on_questions
     summary = (f"{total} taps: {besides} besides the questions, {on_questions} on "
                f"{shown} questions ({on_questions - shown} answers + {shown} Next)")
-    print(f"\nTAP COUNT (phone link, unchanged, consent signed): {summary}")
+    print(f"\nTAP COUNT (phone link at home, unchanged, consent signed): {summary}")
     print("  " + " | ".join(taps.log))
     record_property("tap_count", total)
     record_property("taps", taps.log)

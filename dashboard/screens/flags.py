@@ -15,7 +15,7 @@ from shared.db import session_scope
 from shared.errors import DomainError
 from shared.i18n import DEFAULT_LANGUAGE, field_label, t
 from shared.models import FlagKind, FlagSeverity, StaffRole, utcnow
-from shared.services import insurance, questions, review
+from shared.services import insurance, precheck, questions, review
 from shared.services.board import (
     STEP_KINDS,
     FlagRow,
@@ -76,7 +76,9 @@ def _shown(name: str, value: Any) -> str:
 
 def _flag(ctx, user: dict, flag: FlagRow) -> None:
     tz = ctx.settings.tz
-    where = f" · {plain(flag.kiosk_id)}" if flag.kiosk_id else ""
+    # Raised during a pre-check-in at home: said so, never as a kiosk named "home".
+    where = "" if not flag.kiosk_id else f" · {t('dash.alert_from_home_undated')}" if (
+        flag.kiosk_id == precheck.HOME_KIOSK_ID) else f" · {plain(flag.kiosk_id)}"
     badge = f":{SEVERITY_COLOUR[flag.severity]}-badge[{t('severity.' + flag.severity.value)}]"
     st.markdown(f"{badge} **{t('flag.' + flag.kind.value)}** · "
                 f"{format_time(flag.raised_at, tz)}{where}")

@@ -213,12 +213,13 @@ RESUME_AT = {"appointment": "details", "details": "insurance", "demographics": "
 def render_precheck_done_before(ctx: AppContext) -> None:
     state = kiosk_state()
     st.title(tr("precheck.done_title", date=state["precheck_date"]))
+    # On the day, "At the clinic?" first: it is what the patient opened the link for.
+    phone.render_arrival(ctx, state["appointment_id"])
     st.markdown(tr("precheck.done_body", date=state["precheck_date"],
                    time=state["precheck_time"]))
     st.button(tr("precheck.change_something"), key="precheck_again", width="stretch",
               on_click=kiosk_action(lambda: start_precheck(ctx, state["appointment_id"],
                                                            again=True)))
-    phone.render_arrival(ctx, state["appointment_id"])
 
 
 def render_all_set(ctx: AppContext) -> None:

@@ -56,10 +56,13 @@ def _precheck_view(done: precheck.PrecheckDone, ctx: AppContext) -> dict[str, An
             "signed": [es if lang() == Language.ES and es else en for en, es in done.signed]}
 
 
-def _render_precheck_done(done: dict[str, Any]) -> None:
-    """The phone's last screen: all set for the day, what to do at the clinic, and which
-    consents were signed this time. Nothing else of the patient stays in the page."""
+def _render_precheck_done(ctx: AppContext, done: dict[str, Any]) -> None:
+    """The phone's last screen: all set for the day ("At the clinic?" first when it is the
+    day), what to do at the clinic, and which consents were signed this time. Nothing else
+    of the patient stays in the page."""
     st.title(tr("precheck.done_title", date=done["date"]))
+    if kiosk_state().get("appointment_id"):
+        phone.render_arrival(ctx, kiosk_state()["appointment_id"])
     st.markdown(tr("precheck.done_body", date=done["date"], time=done["time"]))
     _signed_this_time(done["signed"])
     st.caption(tr("precheck.close_page"))
@@ -80,9 +83,7 @@ def render_done(ctx: AppContext) -> None:
         forget_patient(completion=state["completion"], patient_forgotten=True, **phone_keeps)
     done = kiosk_state()["completion"]
     if done.get("precheck"):
-        _render_precheck_done(done)
-        if kiosk_state().get("appointment_id"):
-            phone.render_arrival(ctx, kiosk_state()["appointment_id"])
+        _render_precheck_done(ctx, done)
         return
     if done["needs_desk"]:
         st.title(tr("done.title_desk"))

@@ -97,19 +97,24 @@ def render_appointment(ctx: AppContext) -> None:
     directions = view.directions_es if lang() == Language.ES else view.directions_en
     provider = view.provider_for(lang())
     # Names, the provider and the room come from the record or an import: plain text.
+    # On the phone, days ahead, the visit is not "today": its date is said.
+    ahead = is_remote()
+    when = {"date": state.get("precheck_date", "")} if ahead else {}
     if view.minor:
         # A parent checks a child in: the kiosk speaks to the parent about the child.
         st.title(tr_plain("kiosk.checking_in", name=view.given_name))
-        st.markdown(tr_plain("kiosk.child_appointment_at", name=view.given_name,
-                             time=view.time, provider=provider))
+        st.markdown(tr_plain("precheck.child_appointment_on" if ahead
+                             else "kiosk.child_appointment_at", name=view.given_name,
+                             time=view.time, provider=provider, **when))
     else:
         st.title(tr_plain("kiosk.hello", name=view.given_name))
-        st.markdown(tr_plain("kiosk.appointment_at", time=view.time, provider=provider))
+        st.markdown(tr_plain("precheck.appointment_on" if ahead else "kiosk.appointment_at",
+                             time=view.time, provider=provider, **when))
     st.markdown(f"**{plain(view.location_for(lang()))}**")
     if directions:
         st.markdown(directions)
-    if is_remote():
-        # On the patient's phone, days ahead: which day, and that it can wait half-done.
+    if ahead:
+        # On the patient's phone: that it can wait half-done, and nothing is final yet.
         st.info(tr("precheck.lead", date=state["precheck_date"], time=state["precheck_time"]))
     timing = state.get("timing")
     if timing == checkin.Timing.EARLY:

@@ -138,6 +138,8 @@ def test_the_link_the_day_before_does_the_whole_check_in_and_leaves_the_visit_bo
     assert kiosk_step(at) == "appointment"
     # Which day, and that it can wait half-done.
     assert any("ahead of your visit on" in i.value for i in at.info)
+    # Tomorrow's visit is said with its date, never "today".
+    assert at.markdown[0].value.startswith("Your appointment is on **")
     assert _state(app_db, tomorrow.appointment_id) == PrecheckState.STARTED
     click(at, "appointment_ok")
     click(at, "details_ok")

@@ -571,8 +571,6 @@ def test_the_phone_says_its_your_turn_when_the_desk_calls_from_another_browser(
     _shot(phone, "phone-your-turn.png")
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: the appointment step on the phone says "
-                   "'Your appointment is today at …' (kiosk.appointment_at) for tomorrow's visit")
 def test_the_appointment_step_at_home_does_not_call_tomorrows_visit_today(
     new_phone_page, apps, live_db, db
 ):

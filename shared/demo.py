@@ -26,6 +26,8 @@ from shared.models import (
     Appointment,
     AppointmentStatus,
     Base,
+    Channel,
+    CheckIn,
     ConsentForm,
     ConsentFormVersion,
     ConsentRenewal,
@@ -49,6 +51,7 @@ from shared.models import (
 from shared.services import audit
 from shared.services.appointments import change_status
 from shared.services.checkin import give_ticket
+from shared.services.precheck import HOME_KIOSK_ID
 from shared.services.staff import create_user
 
 DEMO_PASSWORDS = {"rep": "frontdesk-demo", "manager": "manager-demo"}
@@ -337,6 +340,10 @@ def seed_demo(session: Session, *, tz: ZoneInfo, now: datetime, seed: int = 2026
     for appointment in arrived:
         give_ticket(session, appointment, now=appointment.arrived_at, tz=tz)
 
+    demo_appointment = appointments[slots.index(demo_slot)]
+    _create_prechecks(session, rng, now, [a for a in appointments
+                                          if a is not demo_appointment])
+
     audit.record(
         session,
         actor_type="cli",
@@ -345,7 +352,6 @@ def seed_demo(session: Session, *, tz: ZoneInfo, now: datetime, seed: int = 2026
         detail={"count": len(appointments)},
     )
     session.flush()
-    demo_appointment = appointments[slots.index(demo_slot)]
     return DemoInfo(
         day=day,
         appointment_id=demo_appointment.id,
@@ -1190,3 +1196,25 @@ def _clock(instant: datetime, tz: ZoneInfo) -> str:
     local = instant.astimezone(tz)
     hour = local.hour % 12 or 12
     return f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def _create_prechecks(session: Session, rng: random.Random, now: datetime,
+                      appointments: list[Appointment]) -> None:
+    """Some patients still to come checked in ahead on their phone the evening before (and
+    a few started and stopped), so the board's Pre-check column and its "Not pre-checked"
+    list have something to show. The demo patient is left out: their walk-through is the
+    kiosk's."""
+    evening = now - timedelta(hours=16)
+    to_come = [a for a in appointments
+               if a.status == AppointmentStatus.BOOKED and a.start > now]
+    # Two in five done, one in five started and left, the rest not opened.
+    for n, appointment in enumerate(to_come):
+        if n % 5 > 2:
+            continue
+        done = n % 5 < 2
+        started = evening + timedelta(minutes=rng.randint(0, 180))
+        session.add(CheckIn(
+            appointment=appointment, channel=Channel.HOME, kiosk_id=HOME_KIOSK_ID,
+            started_at=started, identity_verified_at=started,
+            last_step="done" if done else "insurance",
+            completed_at=started + timedelta(minutes=rng.randint(3, 9)) if done else None))

@@ -42,6 +42,8 @@ header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSideb
   font-size: 3rem; font-weight: 700; color: #111827; }
 [data-testid="stMarkdownContainer"] p.display-title {
   font-size: 2.4rem; font-weight: 700; color: #374151; }
+/* The lobby code's words, read from a seat: as large as a line of the list allows. */
+[data-testid="stImageCaption"] { font-size: 1.3rem; color: #111827; line-height: 1.35; }
 </style>
 """
 

@@ -180,7 +180,8 @@ def test_after_the_questions_a_patient_with_forms_due_signs_one_and_leaves_two_f
     with Session(app_db) as session:
         # Open consent flags keep the patient "arrived": the desk sees them first.
         assert session.get(Appointment, info.appointment_id).status == AppointmentStatus.ARRIVED
-        check_in = session.scalars(select(CheckIn)).one()
+        check_in = session.scalars(select(CheckIn).where(
+            CheckIn.appointment_id == info.appointment_id)).one()
         assert check_in.consent_completed_at is not None
         assert check_in.completed_at is not None
 

@@ -104,7 +104,8 @@ def test_name_and_birth_date_check_in_ends_checked_in(app_db, demo_day) -> None:
     with Session(app_db) as session:
         appointment = session.get(Appointment, demo_day.appointment_id)
         assert appointment.status == AppointmentStatus.CHECKED_IN
-        check_in = session.scalars(select(CheckIn)).one()
+        check_in = session.scalars(select(CheckIn).where(
+            CheckIn.appointment_id == demo_day.appointment_id)).one()
         assert check_in.completed_at is not None
         assert check_in.demographics_confirmed_at is not None
         assert check_in.questions_completed_at is not None
@@ -165,7 +166,8 @@ def test_a_code_replaced_while_the_birth_date_is_typed_checks_no_one_in(
     _submit(at, "Continue")
     assert kiosk_step(at) == "see_desk"
     with Session(app_db) as session:
-        assert session.scalars(select(CheckIn)).all() == []
+        assert session.scalars(select(CheckIn).where(
+            CheckIn.appointment_id == demo_day.appointment_id)).all() == []
         assert session.get(Appointment, demo_day.appointment_id).status == AppointmentStatus.BOOKED
 
 

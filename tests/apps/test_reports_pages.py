@@ -178,7 +178,9 @@ def test_the_share_of_visits_pre_checked_and_their_kiosk_time_are_shown_with_a_c
     at = _as("manager", "reports")
     with Session(clinic) as session:
         expected = reports.build_report(session, today - timedelta(days=29), today, tz).precheck
-    assert (expected.prechecked, expected.kiosk_timed_prechecked) == (2, 2)
+    # The demo day has pre-check-ins of its own (patients still to come, not at the kiosk
+    # yet): these two are the only pre-checked patients with a kiosk time.
+    assert expected.prechecked >= 2 and expected.kiosk_timed_prechecked == 2
     assert expected.kiosk_median_prechecked == 60
     others = ("—" if expected.kiosk_median_others is None
               else f"{expected.kiosk_median_others:,.0f} s")
@@ -188,6 +190,6 @@ def test_the_share_of_visits_pre_checked_and_their_kiosk_time_are_shown_with_a_c
     assert shown["Kiosk time, others (median)"] == others
     table = next(d.value for d in at.dataframe if "Patients" in d.value.columns)
     assert list(table["Patients"]) == ["Pre-checked at home", "Not pre-checked"]
-    assert list(table["Visits"]) == [2, expected.visits - 2]
+    assert list(table["Visits"]) == [expected.prechecked, expected.visits - expected.prechecked]
     assert list(table["Kiosk time, median (s)"]) == ["60 s", others]
     assert "rep_dl_precheck" in [b.key for b in at.download_button]

@@ -37,8 +37,10 @@ from shared.models import (
     Coverage,
     Language,
     Patient,
+    PrecheckState,
     Provider,
 )
+from shared.services import precheck
 from shared.services.staff import authenticate
 
 TZ = ZoneInfo("America/Chicago")
@@ -335,3 +337,17 @@ def test_seeding_after_the_clinic_closes_leaves_nothing_booked_earlier(
     demo = demo_session.get(Appointment, info.appointment_id)
     assert demo is not None and demo.status == AppointmentStatus.BOOKED
     assert info.appointment_local_time == "8:15 PM"
+
+
+def test_some_patients_still_to_come_checked_in_ahead_but_not_the_demo_patient(
+        demo_session: Session) -> None:
+    info = _seed(demo_session)
+    later = [a for a in _todays_appointments(demo_session)
+             if a.status == AppointmentStatus.BOOKED and a.start > AFTERNOON]
+    states = precheck.states(demo_session, [a.id for a in later])
+    shown = set(states.values())
+    assert shown == {PrecheckState.DONE, PrecheckState.STARTED, PrecheckState.NOT_OPENED}
+    assert states[info.appointment_id] == PrecheckState.NOT_OPENED
+    # Nobody who has been seen already, or is here, has a pre-check-in from the seed.
+    earlier = [a.id for a in _todays_appointments(demo_session) if a not in later]
+    assert set(precheck.states(demo_session, earlier).values()) == {PrecheckState.NOT_OPENED}

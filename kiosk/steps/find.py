@@ -19,7 +19,7 @@ from kiosk.state import (
     lang,
     tr,
 )
-from kiosk.steps import finish, phone
+from kiosk.steps import finish, phone, welcome
 from kiosk.widgets import birth_date_input, help_button, start_over_button
 from shared.db import session_scope
 from shared.errors import TokenInvalid
@@ -109,6 +109,9 @@ def render_code_problem(ctx: AppContext) -> None:
 
 def render_verify_birth_date(ctx: AppContext) -> None:
     state = kiosk_state()
+    if is_remote():
+        # The link opens here, past the welcome: the language is chosen here too.
+        welcome.language_buttons()
     st.title(tr("kiosk.verify_title"))
     st.markdown(tr("kiosk.verify_lead"))
     with st.form("verify_form", border=False):

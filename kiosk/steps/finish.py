@@ -19,6 +19,7 @@ from kiosk.state import (
     lang,
     reset,
     tr,
+    tr_plain,
 )
 from kiosk.steps import phone
 from kiosk.widgets import birth_date_input, help_button, start_over_button
@@ -99,17 +100,18 @@ def render_done(ctx: AppContext) -> None:
         if done["wait"] is not None:
             st.markdown(tr("done.wait", minutes=done["wait"]))
         st.markdown(tr("done.next"))
-    _signed_this_time(done.get("signed"))
     if done.get("ticket"):
         st.caption(tr("done.ticket_keep"))
     _next_patient("done_finish")
+    # Last, as on a receipt: the ticket and "Next patient" stay in view on a tablet.
+    _signed_this_time(done.get("signed"))
 
 
 def _signed_this_time(titles: list[str] | None) -> None:
-    """The consent forms signed in this check-in (those still valid were not asked)."""
+    """The consent forms signed in this check-in (those still valid were not asked), one
+    line: a form's title is the clinic's text, shown as it is."""
     if titles:
-        st.markdown(tr("precheck.signed_this_time"))
-        st.text("\n".join(f"• {title}" for title in titles))
+        st.caption(tr_plain("done.signed_list", titles=", ".join(titles)))
 
 
 def _next_patient(key: str) -> None:

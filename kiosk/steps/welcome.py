@@ -19,12 +19,18 @@ def _set_language(code: str) -> None:
     kiosk_state()["lang"] = code
 
 
-def render(welcome_message: str = "") -> None:
+def language_buttons() -> None:
+    """English / Español, the chosen one ticked: on the welcome, and on the first screen a
+    reminder's link opens on the patient's phone (which starts past the welcome)."""
     current = kiosk_state()["lang"]
     with st.container(horizontal=True, horizontal_alignment="right", key="languages"):
         for code, name in LANGUAGES.items():
             st.button(("✓ " if code == current else "") + name, key=f"lang_{code}",
                       on_click=_set_language, args=(code,))
+
+
+def render(welcome_message: str = "") -> None:
+    language_buttons()
     st.title(tr("kiosk.title"))
     st.markdown(tr("kiosk.welcome_lead"))
     if welcome_message:

@@ -195,8 +195,10 @@ def test_waiting_room_screen_shows_tickets_never_names(app_db, desk_day) -> None
     assert not any(name in text for name in names)
     assert not at.text_input  # no sign-in form, nothing else reachable
     # The lobby code for phones that checked in ahead: a picture with its words, no name.
-    [image] = [e for e in at.main if e.type == "image"]
-    assert [i.caption for i in image.proto.imgs] == [t("display.lobby_code")]
+    [figure] = [e.proto.body for e in at.main if e.type == "html"
+                and "lobby-code" in e.proto.body]
+    assert f'alt="{t("display.lobby_code_alt")}"' in figure
+    assert t("display.lobby_code") in figure and "data:image/png;base64," in figure
 
 
 def test_pages_refuse_a_signed_out_visitor(app_db, desk_day) -> None:

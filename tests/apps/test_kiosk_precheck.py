@@ -386,3 +386,14 @@ def test_help_asked_at_home_tells_the_desk_it_is_from_home_and_promises_a_call(
         [flag] = session.scalars(select(Flag).where(Flag.kind == FlagKind.HELP_REQUEST)).all()
     assert (flag.kiosk_id, flag.appointment_id) == (precheck.HOME_KIOSK_ID,
                                                     tomorrow.appointment_id)
+
+
+def test_the_link_opens_with_the_language_choice_for_a_spanish_speaker(app_db, tomorrow) -> None:
+    at = _open_link(_link(app_db, tomorrow.appointment_id))
+    click(at, "lang_es")
+    assert kiosk_step(at) == "verify_birth_date"
+    assert at.button(key="lang_es").label == "✓ Español"
+    at.text_input(key="verify_birth").input(tomorrow.birth_date.strftime("%m/%d/%Y"))
+    _press(at, "Continuar")
+    assert kiosk_step(at) == "appointment"
+    assert at.markdown[0].value.startswith("Su cita es el **")

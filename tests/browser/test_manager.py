@@ -439,8 +439,10 @@ def test_reports_open_with_their_metrics(new_page, apps):
     page = _open_signed_in(new_page, apps, "reports", "manager")
     expect(page.get_by_role("heading", name="Reports")).to_be_visible()
     metrics = page.locator("[data-testid='stMetric']")
-    expect(metrics).to_have_count(8)
-    for label in ("Appointments", "Check-ins", "No-show rate", "Kiosk completion"):
+    # Eight, plus the three of pre-check-in at home (share, and kiosk time with and without).
+    expect(metrics).to_have_count(11)
+    for label in ("Appointments", "Check-ins", "No-show rate", "Kiosk completion",
+                  "Visits pre-checked"):
         expect(metrics.filter(has_text=label).first).to_be_visible()
     for value in page.locator("[data-testid='stMetricValue']").all():
         assert value.inner_text().strip(), "a metric without a value"

@@ -12,6 +12,7 @@ Y4M video, in a Chromium of its own per page.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
-from urllib.parse import urljoin
 
 import pytest
 import zxingcpp
@@ -217,14 +217,14 @@ def _frame(code_png: bytes | None) -> Image.Image:
 def _lobby_screen_code(lobby, dashboard_url: str) -> tuple[bytes, str]:
     """The QR code the waiting-room screen shows (the image as the screen received it), and
     what it holds, read with ZXing."""
-    figure = lobby.locator("[data-testid='stImage']").filter(has_text=t("display.lobby_code"))
-    image = figure.locator("img")
+    image = lobby.get_by_role("img", name=t("display.lobby_code_alt"))
     expect(image).to_be_visible()
+    expect(lobby.get_by_text(t("display.lobby_code"))).to_be_visible()
     lobby.wait_for_function("img => img.complete && img.naturalWidth > 0",
                             arg=image.element_handle(), polling=POLL_MS)
-    response = lobby.request.get(urljoin(dashboard_url, image.get_attribute("src")))
-    assert response.ok, response.status
-    png = response.body()
+    src = image.get_attribute("src") or ""
+    assert src.startswith("data:image/png;base64,"), src[:40]
+    png = base64.b64decode(src.split(",", 1)[1])
     read = zxingcpp.read_barcodes(Image.open(BytesIO(png)))
     assert len(read) == 1, f"the screen's image holds {len(read)} codes"
     return png, read[0].text
@@ -340,7 +340,11 @@ def test_a_whole_pre_check_in_on_the_phone_the_day_before_leaves_the_visit_booke
 
     title = _all_set_title(visit.start, tz)
     expect(_heading(phone, title)).to_be_visible()
-    expect(phone.get_by_text(t("precheck.signed_this_time"))).to_be_visible()
+    # Which forms were signed this time, in one line (each form's title, as the clinic wrote).
+    lead = t("done.signed_list", titles="").rstrip(". ")  # "Signed this time:"
+    signed = phone.get_by_text(re.compile("^" + re.escape(lead)))
+    expect(signed).to_be_visible()
+    assert signed.inner_text().count(",") >= 1, signed.inner_text()  # three forms signed
     # Tomorrow is not the day: no "At the clinic?" yet.
     expect(phone.get_by_text(t("phone.here_title"))).to_have_count(0)
     _shot(phone, "phone-all-set.png")

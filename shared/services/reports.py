@@ -175,7 +175,9 @@ class Report:
 
     @property
     def check_ins_total(self) -> int:
-        return sum(c.started for c in self.check_ins)
+        """Check-ins at the clinic (kiosk, desk, phone): a pre-check-in at home is counted in
+        its own section, so a patient who pre-checks and then taps "No, I'm here" is one."""
+        return sum(c.started for c in self.check_ins if c.channel != Channel.HOME.value)
 
 
 # --- Building blocks -----------------------------------------------------------------------

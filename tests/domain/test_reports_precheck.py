@@ -90,6 +90,9 @@ def test_the_share_of_visits_pre_checked_and_their_kiosk_time_against_the_others
     assert (counted["home"], counted["kiosk"], counted["desk"]) == ((6, 5), (6, 5), (1, 1))
     assert [c.channel for c in report.check_ins] == [c.value for c in Channel]
     assert report.kiosk.median_seconds == pytest.approx(40)  # 20, 30, 40, 100, 140
+    # "Check-ins" counts those at the clinic: kiosk 6 + desk 1, not the 6 at home, so a
+    # patient who pre-checked and then checked in at the kiosk is counted once.
+    assert report.check_ins_total == 7
 
 
 def test_a_provider_filter_narrows_the_pre_check_in_figures(

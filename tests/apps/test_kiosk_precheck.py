@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from kiosk.state import _walk_away
 from shared import demo
+from shared.clinic_time import at_clinic_time, clinic_today
 from shared.config import get_settings
 from shared.db import session_scope
 from shared.models import (
@@ -40,11 +41,13 @@ from tests.apps.conftest import KIOSK, click, kiosk_step
 
 @pytest.fixture
 def tomorrow(app_db) -> demo.DemoInfo:
-    """The demo patient's visit, moved to the same time tomorrow."""
+    """The demo patient's visit, moved to 10:00 tomorrow: whatever the hour the test runs
+    at, the visit is ahead, and a clock moved to around it stays on its day."""
+    tz = get_settings().tz
     with session_scope(app_db) as session:
-        info = demo.seed_demo(session, tz=get_settings().tz, now=utcnow())
+        info = demo.seed_demo(session, tz=tz, now=utcnow())
         appointment = session.get(Appointment, info.appointment_id)
-        appointment.start += timedelta(days=1)
+        appointment.start = at_clinic_time(clinic_today(tz) + timedelta(days=1), 10, 0, tz)
     return info
 
 

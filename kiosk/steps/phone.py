@@ -7,12 +7,22 @@ in the server's session for the day; the page holds nothing of the patient."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import streamlit as st
 
 from kiosk import scanner
-from kiosk.state import HERE_KEY, go, kiosk_action, kiosk_state, lang, tr, tr_plain
+from kiosk.state import (
+    HERE_KEY,
+    go,
+    kiosk_action,
+    kiosk_state,
+    lang,
+    passing_fault,
+    tr,
+    tr_plain,
+)
 from kiosk.widgets import help_button
 from shared.db import session_scope
 from shared.i18n import format_time
@@ -20,6 +30,8 @@ from shared.models import Appointment, utcnow
 from shared.runtime import AppContext
 from shared.services import checkin, clinic_settings, precheck
 from shared.services.precheck import PhoneStep
+
+log = logging.getLogger("kiosk")
 
 # How often the phone's page looks again at its place in line (and for the desk's call).
 REFRESH = timedelta(seconds=5)
@@ -106,10 +118,17 @@ def render_phone_ticket(ctx: AppContext) -> None:
 @st.fragment(run_every=REFRESH.total_seconds())
 def _phone_ticket(ctx: AppContext) -> None:
     state = kiosk_state()
-    with session_scope(ctx.engine) as session:
-        status = precheck.phone_status(session, state["appointment_id"], now=utcnow(),
-                                       tz=ctx.settings.tz,
-                                       rules=clinic_settings.load_cached(ctx.engine))
+    try:
+        with session_scope(ctx.engine) as session:
+            status = precheck.phone_status(session, state["appointment_id"], now=utcnow(),
+                                           tz=ctx.settings.tz,
+                                           rules=clinic_settings.load_cached(ctx.engine))
+    except Exception as exc:  # this part reruns on its own timer, outside the app's guard
+        key = passing_fault(exc)
+        (log.warning if key else log.error)("phone ticket: %s", type(exc).__name__)
+        # Calm words, never a stack trace; the next look (in a few seconds) tries again.
+        st.info(tr(key or "kiosk.error_generic"))
+        return
     if status.step == PhoneStep.CALLED:
         st.title(tr_plain("phone.your_turn", room=status.room or ""))
         if status.ticket:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
@@ -16,6 +17,7 @@ from shared import demo
 from shared.clinic_time import at_clinic_time, clinic_today
 from shared.config import get_settings
 from shared.db import session_scope
+from shared.i18n import t
 from shared.models import (
     Appointment,
     AppointmentStatus,
@@ -400,3 +402,24 @@ def test_the_link_opens_with_the_language_choice_for_a_spanish_speaker(app_db, t
     _press(at, "Continuar")
     assert kiosk_step(at) == "appointment"
     assert at.markdown[0].value.startswith("Su cita es el **")
+
+
+def test_the_phones_place_in_line_says_try_again_when_the_database_blinks(
+        app_db, tomorrow, monkeypatch) -> None:
+    _allow_arriving_without_the_lobby_code(app_db)
+    code = _link(app_db, tomorrow.appointment_id)
+    _done_at_home(app_db, tomorrow.appointment_id)
+    with time_machine.travel(_start(app_db, tomorrow.appointment_id) - timedelta(minutes=10),
+                             tick=False):
+        at = _open_link(code)
+        _birth_date(at, "verify", tomorrow)
+        click(at, "phone_im_here")
+        assert at.title[0].value == "You're checked in"
+
+        def blink(*_args, **_kwargs):
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+        monkeypatch.setattr(precheck, "phone_status", blink)
+        at.run()
+    assert not at.exception
+    assert [i.value for i in at.info] == [t("kiosk.try_again")]

@@ -124,14 +124,6 @@ def photo_jpeg(data: bytes) -> bytes:
         return _jpeg(img, STORED_LONG_SIDE, STORED_QUALITY)
 
 
-def grey_frame(data: bytes) -> Image.Image:
-    """A camera frame decoded in grey, within the same limits as a card photo, for reading a
-    QR code off it; UnusableImage when it cannot be read safely."""
-    with _opened(data, formats=PHOTO_FORMATS, max_pixels=MAX_PIXELS, max_side=MAX_SIDE,
-                 draft_to=STORED_LONG_SIDE) as img:
-        return img.convert("L")
-
-
 def check_png(data: bytes, *, max_pixels: int, max_side: int) -> None:
     """A PNG (a drawn signature) kept as it is: only its header is read and its pixels
     are not decoded. UnusableImage when it is not a PNG or is larger than allowed."""

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from shared.db import insert_row
 from shared.errors import DomainError
 from shared.interface import messages
 from shared.models import (
@@ -64,14 +65,17 @@ def new_control_id() -> str:
 
 
 def record_event(session: Session, event: OutboxEvent, *, now: datetime,
-                 appointment: Appointment | None = None,
+                 appointment: Appointment | None = None, appointment_id: int | None = None,
                  patient_id: int | None = None) -> None:
-    """Add an event to the outbox, in the session's transaction (one INSERT)."""
-    session.add(OutboxMessage(
-        control_id=new_control_id(), event=event, status=OutboxStatus.PENDING,
-        appointment_id=appointment.id if appointment is not None else None,
-        patient_id=appointment.patient_id if appointment is not None else patient_id,
-        created_at=now, attempts=0))
+    """Add an event about `appointment` (or `appointment_id` and its `patient_id`), or about
+    a patient, to the outbox in the session's transaction: one INSERT, sent at once, so
+    events keep the order they happened in."""
+    if appointment is not None:
+        appointment_id, patient_id = appointment.id, appointment.patient_id
+    insert_row(session, OutboxMessage, {
+        "control_id": new_control_id(), "event": event, "status": OutboxStatus.PENDING,
+        "appointment_id": appointment_id, "patient_id": patient_id, "created_at": now,
+        "attempts": 0})
 
 
 def record_accepted_change(session: Session, kind: FlagKind, patient_id: int | None, *,

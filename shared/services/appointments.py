@@ -52,12 +52,23 @@ def is_allowed(current: AppointmentStatus, target: AppointmentStatus) -> bool:
     return current != target and target in ALLOWED_TRANSITIONS[AppointmentStatus(current)]
 
 
-def change_status(appointment: Appointment, target: AppointmentStatus, now: datetime) -> None:
-    """Move `appointment` to `target`, stamping the time; illegal steps raise IllegalTransition."""
-    check_transition(appointment.status, target)
-    appointment.status = target
+def status_changes(current: AppointmentStatus, target: AppointmentStatus, now: datetime,
+                   arrived_at: datetime | None) -> dict[str, object]:
+    """The columns a move from `current` to `target` sets: the status and the time it was
+    entered (a check-in with no arrival time is an arrival too). IllegalTransition when the
+    move is not allowed."""
+    check_transition(current, target)
+    changes: dict[str, object] = {"status": target}
     stamp = _STAMP.get(target)
     if stamp is not None:
-        setattr(appointment, stamp, now)
-    if target == S.CHECKED_IN and appointment.arrived_at is None:
-        appointment.arrived_at = now
+        changes[stamp] = now
+    if target == S.CHECKED_IN and arrived_at is None:
+        changes["arrived_at"] = now
+    return changes
+
+
+def change_status(appointment: Appointment, target: AppointmentStatus, now: datetime) -> None:
+    """Move `appointment` to `target`, stamping the time; illegal steps raise IllegalTransition."""
+    for name, value in status_changes(appointment.status, target, now,
+                                      appointment.arrived_at).items():
+        setattr(appointment, name, value)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from shared.db import insert_row
 from shared.models import AuditEvent, utcnow
 
 # Detail values may only be ids, counts, codes and flags: never names, dates of birth or text
@@ -45,19 +46,12 @@ def record(
     actor_id: str | int | None = None,
     detail: dict[str, object] | None = None,
     at: datetime | None = None,
-) -> AuditEvent:
-    """Add one audit event to the session's transaction."""
+) -> None:
+    """Write one audit event in the session's transaction (one INSERT, sent at once)."""
     unknown = set(detail or {}) - ALLOWED_DETAIL_KEYS
     if unknown:
         raise ValueError(f"audit detail keys not allowed: {sorted(unknown)}")
-    event = AuditEvent(
-        at=at or utcnow(),
-        actor_type=actor_type,
-        actor_id=None if actor_id is None else str(actor_id),
-        action=action,
-        record_type=record_type,
-        record_id=record_id,
-        detail=detail or None,
-    )
-    session.add(event)
-    return event
+    insert_row(session, AuditEvent, {
+        "at": at or utcnow(), "actor_type": actor_type,
+        "actor_id": None if actor_id is None else str(actor_id), "action": action,
+        "record_type": record_type, "record_id": record_id, "detail": detail or None})

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.clinic_time import day_bounds
@@ -419,6 +420,25 @@ class QueueRow(NamedTuple):
     room: str | None
 
 
+# Open urgent flags: a patient with one goes to the head of the line.
+URGENT_FLAG = (Flag.status == FlagStatus.OPEN, Flag.severity == FlagSeverity.URGENT,
+               Flag.kind.in_((FlagKind.URGENT_ANSWER, FlagKind.HELP_REQUEST)))
+
+
+def _waiting(rows: Iterable[tuple[int, int, datetime, datetime | None, int, bool]]
+             ) -> list[Waiting]:
+    """The queue's input from (appointment, provider, start, arrived at, the desk's move in
+    minutes, urgent) rows. A move by the desk shifts the appointment and the arrival alike:
+    the patient's place changes, but on time stays on time and late stays late."""
+    new_waiting = fast_new(Waiting)
+    waiting = []
+    for appointment_id, provider_id, start_at, arrived_at, shift, urgent in rows:
+        moved = timedelta(minutes=shift) if shift else ZERO
+        waiting.append(new_waiting((appointment_id, provider_id, start_at - moved,
+                                    (arrived_at or start_at) - moved, urgent)))
+    return waiting
+
+
 def queue_for_day(
     session: Session, day: date, tz: ZoneInfo, *, grace_minutes: int,
     provider_id: int | None = None,
@@ -450,27 +470,20 @@ def queue_for_day(
                Appointment.status.in_((AppointmentStatus.ARRIVED,
                                        AppointmentStatus.CHECKED_IN)))
     ).all()
-    new_waiting, new_row = fast_new(Waiting), fast_new(QueueRow)
+    new_row = fast_new(QueueRow)
     urgent = set()
     if rows:
         urgent = set(connection.scalars(
             select(Flag.appointment_id)
             .join(Appointment, Flag.appointment_id == Appointment.id)
-            .where(Appointment.start >= start, Appointment.start < end, *only,
-                   Flag.status == FlagStatus.OPEN, Flag.severity == FlagSeverity.URGENT,
-                   Flag.kind.in_((FlagKind.URGENT_ANSWER, FlagKind.HELP_REQUEST)))
+            .where(Appointment.start >= start, Appointment.start < end, *only, *URGENT_FLAG)
         ))
     # Rows unpacked by position: reading Row attributes by name was most of the time on a
     # busy day.
     by_id = {r[0]: r for r in rows}
-    # A move by the desk shifts the appointment and the arrival alike: the patient's place
-    # changes, but on time stays on time and late stays late.
-    waiting = []
-    for appointment_id, _, provider_id, start_at, arrived_at, _, _, shift, *_ in by_id.values():
-        moved = timedelta(minutes=shift) if shift else ZERO
-        waiting.append(new_waiting((appointment_id, provider_id, start_at - moved,
-                                    (arrived_at or start_at) - moved, appointment_id in urgent)))
-    places = queue_order(waiting, grace=timedelta(minutes=grace_minutes))
+    places = queue_order(_waiting((r[0], r[2], r[3], r[4], r[7], r[0] in urgent)
+                                  for r in by_id.values()),
+                         grace=timedelta(minutes=grace_minutes))
     per_provider: dict[int, int] = {}
     result = []
     for place in places:
@@ -483,3 +496,29 @@ def queue_for_day(
             status, "queue.reason_moved" if shift else place.reason_key, note, called_at,
             room)))
     return result
+
+
+# A provider's line of the day: the few columns the order needs (built once: building a
+# statement costs more than running it).
+_LINE = (
+    select(Appointment.id, Appointment.provider_id, Appointment.start, Appointment.arrived_at,
+           Appointment.queue_shift_minutes,
+           select(Flag.id).where(Flag.appointment_id == Appointment.id, *URGENT_FLAG).exists())
+    .where(Appointment.start >= bindparam("start"), Appointment.start < bindparam("end"),
+           Appointment.provider_id == bindparam("provider_id"),
+           Appointment.status.in_((AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN)))
+)
+
+
+def line_position(session: Session, day: date, tz: ZoneInfo, appointment_id: int,
+                  provider_id: int, *, grace_minutes: int) -> int | None:
+    """The appointment's place in its provider's line of the day, as the queue orders it
+    (queue_for_day's provider_position), or None when it is not waiting. One statement of
+    the few columns the order needs: a check-in asks this as it finishes."""
+    start, end = day_bounds(day, tz)
+    session.flush()
+    rows = session.connection().execute(
+        _LINE, {"start": start, "end": end, "provider_id": provider_id}).all()
+    places = queue_order(_waiting(rows), grace=timedelta(minutes=grace_minutes))
+    return next((n for n, place in enumerate(places, 1)
+                 if place.appointment_id == appointment_id), None)

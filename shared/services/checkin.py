@@ -7,14 +7,18 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Executable, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from shared.clinic_time import day_bounds
+from shared.db import insert_object, update_row
 from shared.errors import DomainError
 from shared.interface import outbox
 from shared.models import (
@@ -32,8 +36,8 @@ from shared.models import (
     TicketCounter,
 )
 from shared.services import audit, flags, tokens
-from shared.services.appointments import change_status
-from shared.services.board import queue_for_day
+from shared.services.appointments import status_changes
+from shared.services.board import line_position
 from shared.services.clinic_settings import ClinicSettings
 
 MAX_IDENTITY_ATTEMPTS = 3
@@ -247,22 +251,37 @@ def identity_failed(session: Session, *, now: datetime, kiosk_id: str | None) ->
                             now=now, kiosk_id=kiosk_id)
 
 
+def _load_query(for_update: bool) -> Executable:
+    query = (select(Appointment)
+             .options(joinedload(Appointment.patient), joinedload(Appointment.provider),
+                      joinedload(Appointment.location))
+             .where(Appointment.id == bindparam("appointment_id")))
+    return query.with_for_update(of=Appointment) if for_update else query
+
+
+# Built once: building a statement costs more than running it.
+_LOAD = {False: _load_query(False), True: _load_query(True)}
+
+
 def load_appointment(session: Session, appointment_id: int, *,
                      for_update: bool = False) -> Appointment:
     """The appointment with its patient, provider and location, in one statement.
 
     `for_update` locks the appointment's row until the commit (PostgreSQL; SQLite's writers
     take turns anyway): for a change that starts from what it reads."""
-    query = (select(Appointment)
-             .options(joinedload(Appointment.patient), joinedload(Appointment.provider),
-                      joinedload(Appointment.location))
-             .where(Appointment.id == appointment_id))
-    if for_update:
-        query = query.with_for_update(of=Appointment)
-    appointment = session.scalar(query)
+    appointment = session.scalar(_LOAD[for_update], {"appointment_id": appointment_id})
     if appointment is None:
         raise CannotCheckIn("appointment not found")
     return appointment
+
+
+_FINISHED_ON_SITE = (select(CheckIn.id)
+                     .where(CheckIn.appointment_id == bindparam("appointment_id"), ON_SITE,
+                            CheckIn.completed_at.is_not(None)).limit(1))
+_OPEN_ON_SITE = (select(CheckIn)
+                 .where(CheckIn.appointment_id == bindparam("appointment_id"),
+                        CheckIn.completed_at.is_(None), CheckIn.abandoned_at.is_(None), ON_SITE)
+                 .order_by(CheckIn.id.desc()))
 
 
 def begin(
@@ -292,9 +311,7 @@ def begin(
     if appointment.status in ALREADY_IN:
         raise AlreadyCheckedIn("already checked in")
     if channel != Channel.DESK and appointment.status == S.ARRIVED and session.scalar(
-        select(CheckIn.id).where(CheckIn.appointment_id == appointment.id, ON_SITE,
-                                 CheckIn.completed_at.is_not(None)).limit(1)
-    ) is not None:
+        _FINISHED_ON_SITE, {"appointment_id": appointment.id}) is not None:
         # The patient finished at a kiosk already and was sent to the desk: the same code and
         # birth date do not open a second check-in. The desk finishes what is left.
         raise AlreadyCheckedIn("check-in already finished; the desk has the rest")
@@ -318,40 +335,48 @@ def begin(
                          **flag_args)
         if not rules.allow_late_checkin:
             raise CannotCheckIn("too late", key="kiosk.too_late")
-    existing = session.scalar(
-        select(CheckIn)
-        .where(CheckIn.appointment_id == appointment.id, CheckIn.completed_at.is_(None),
-               CheckIn.abandoned_at.is_(None), ON_SITE)
-        .order_by(CheckIn.id.desc())
-    )
+    existing = session.scalar(_OPEN_ON_SITE, {"appointment_id": appointment.id})
     if existing is not None:
         existing.kiosk_id = kiosk_id or existing.kiosk_id
         return existing
     # No ticket yet: it is given when the patient finishes and sees it (complete), so a
     # patient who walks away leaves no number in the queue.
+    # One statement per row written, without the ORM's unit of work (see complete).
     status_before = None
     if appointment.status in (S.BOOKED, S.NOSHOW):
         status_before = appointment.status
-        change_status(appointment, S.ARRIVED, now)
+        update_row(session, Appointment, appointment.id,
+                   status_changes(appointment.status, S.ARRIVED, now, appointment.arrived_at),
+                   version=appointment.version)
         outbox.record_event(session, OutboxEvent.ARRIVED, appointment=appointment, now=now)
-    check_in = CheckIn(
-        # The object, not only its id: the caller reads the appointment through the check-in
-        # without loading it again.
-        appointment=appointment,
-        channel=channel,
-        kiosk_id=kiosk_id,
-        staff_user_id=staff_user_id,
-        started_at=now,
-        identity_verified_at=now,
-        last_step="identity",
-        status_before=status_before,
-    )
-    session.add(check_in)
-    session.flush()
+    check_in = insert_object(session, CheckIn(
+        appointment_id=appointment.id, channel=channel, kiosk_id=kiosk_id,
+        staff_user_id=staff_user_id, started_at=now, identity_verified_at=now,
+        last_step="identity", status_before=status_before))
+    # The caller reads the appointment through the check-in without loading it again.
+    set_committed_value(check_in, "appointment", appointment)
+    if "check_ins" in appointment.__dict__:
+        session.expire(appointment, ["check_ins"])
     audit.record(session, actor_type=channel.value, actor_id=staff_user_id or kiosk_id,
                  action="checkin.started", record_type="appointment", record_id=appointment.id,
                  detail={"channel": channel.value}, at=now)
     return check_in
+
+
+@cache
+def _ticket_upsert(dialect: str) -> Executable:
+    """The counter's upsert for `dialect`, built once (building a statement costs more than
+    running it)."""
+    counter = TicketCounter.__table__
+    issued = (select(func.count()).select_from(Appointment)
+              .where(Appointment.start >= bindparam("start"), Appointment.start < bindparam("end"),
+                     Appointment.ticket.is_not(None))
+              .scalar_subquery())
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (insert(counter).values(day=bindparam("day"), last_number=issued + 1)
+            .on_conflict_do_update(index_elements=["day"],
+                                   set_={"last_number": counter.c.last_number + 1})
+            .returning(counter.c.last_number))
 
 
 def next_ticket(session: Session, *, now: datetime, tz: ZoneInfo) -> tuple[date, str]:
@@ -364,17 +389,9 @@ def next_ticket(session: Session, *, now: datetime, tz: ZoneInfo) -> tuple[date,
     given out that day (before the counter existed)."""
     day = now.astimezone(tz).date()
     start, end = day_bounds(day, tz)
-    issued = (select(func.count()).select_from(Appointment)
-              .where(Appointment.start >= start, Appointment.start < end,
-                     Appointment.ticket.is_not(None))
-              .scalar_subquery())
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    upsert = insert(TicketCounter).values(day=day, last_number=issued + 1)
-    number = session.execute(
-        upsert.on_conflict_do_update(index_elements=["day"],
-                                     set_={"last_number": TicketCounter.last_number + 1})
-        .returning(TicketCounter.last_number)
-    ).scalar_one()
+    connection = session.connection()
+    number = connection.execute(_ticket_upsert(connection.dialect.name),
+                                {"day": day, "start": start, "end": end}).scalar_one()
     return day, f"A{number:03d}"
 
 
@@ -423,10 +440,7 @@ def abandon(session: Session, check_in_id: int, now: datetime, *, step: str | No
         appointment.arrived_at = None
         outbox.record_event(session, OutboxEvent.BOOKED, appointment=appointment, now=now)
     # One open "left the kiosk" flag per appointment: the latest step is what counts.
-    for old in session.scalars(select(Flag).where(
-            Flag.appointment_id == appointment.id, Flag.kind == FlagKind.LEFT_KIOSK,
-            Flag.status == FlagStatus.OPEN)):
-        _close_left_kiosk(old, now, "left again")
+    _close_left_kiosk(session, appointment.id, now, "left again")
     flags.raise_flag(session, kind=FlagKind.LEFT_KIOSK, severity=FlagSeverity.WARNING, now=now,
                      patient_id=appointment.patient_id, appointment_id=appointment.id,
                      kiosk_id=kiosk_id or check_in.kiosk_id, new_value={"step": step},
@@ -437,26 +451,39 @@ def abandon(session: Session, check_in_id: int, now: datetime, *, step: str | No
     return True
 
 
-def _close_left_kiosk(flag: Flag, now: datetime, note: str) -> None:
-    """A "left the kiosk" note is over: the patient came back and finished, or left again."""
-    flag.status = FlagStatus.ACCEPTED
-    flag.resolved_at = now
-    flag.resolution_note = note
+def _close_left_kiosk(session: Session, appointment_id: int, now: datetime, note: str) -> None:
+    """The appointment's open "left the kiosk" notes are over: the patient came back and
+    finished, or left again (one UPDATE; their objects in this session are read again)."""
+    session.flush()  # a note raised earlier in this transaction is closed too
+    table = Flag.__table__
+    closed = session.connection().execute(
+        update(table)
+        .where(table.c.appointment_id == appointment_id, table.c.kind == FlagKind.LEFT_KIOSK,
+               table.c.status == FlagStatus.OPEN)
+        .values(status=FlagStatus.ACCEPTED, resolved_at=now, resolution_note=note,
+                version=table.c.version + 1)
+        .returning(table.c.id)).scalars().all()
+    for flag_id in closed:
+        loaded = session.identity_map.get(identity_key(Flag, flag_id))
+        if loaded is not None:
+            session.expire(loaded)
+
+
+def _open_flags(kinds: frozenset[FlagKind], appointment_id: object, patient_id: object
+                ) -> tuple[ColumnElement[bool], ...]:
+    """Open flags of `kinds` about the appointment, or about its patient with no
+    appointment named."""
+    return (Flag.status == FlagStatus.OPEN, Flag.kind.in_(kinds),
+            (Flag.appointment_id == appointment_id)
+            | ((Flag.patient_id == patient_id) & Flag.appointment_id.is_(None)))
 
 
 def open_desk_flags(session: Session, appointment: Appointment) -> list[Flag]:
     """The appointment's open flags that keep the patient at the desk, and any "left the
-    kiosk" note (the caller closes it: the patient is back)."""
-    return list(
-        session.scalars(
-            select(Flag).where(
-                Flag.status == FlagStatus.OPEN,
-                Flag.kind.in_(NEEDS_DESK | {FlagKind.LEFT_KIOSK}),
-                (Flag.appointment_id == appointment.id)
-                | ((Flag.patient_id == appointment.patient_id) & Flag.appointment_id.is_(None)),
-            )
-        )
-    )
+    kiosk" note."""
+    return list(session.scalars(select(Flag).where(
+        *_open_flags(NEEDS_DESK | {FlagKind.LEFT_KIOSK}, appointment.id,
+                     appointment.patient_id))))
 
 
 @dataclass(frozen=True)
@@ -468,65 +495,82 @@ class Completion:
     ticket: str | None = None  # the number the waiting-room screen will call
 
 
+# What finishing a check-in reads, in one statement: the check-in, its appointment, and
+# whether an open flag keeps the patient at the desk or a "left the kiosk" note is open.
+_TO_COMPLETE = (
+    select(CheckIn.completed_at, CheckIn.channel, CheckIn.kiosk_id, CheckIn.staff_user_id,
+           Appointment.id, Appointment.patient_id, Appointment.provider_id, Appointment.start,
+           Appointment.status, Appointment.arrived_at, Appointment.ticket, Appointment.version,
+           select(Flag.id).where(*_open_flags(NEEDS_DESK, Appointment.id,
+                                              Appointment.patient_id)).exists(),
+           select(Flag.id).where(Flag.appointment_id == Appointment.id,
+                                 Flag.kind == FlagKind.LEFT_KIOSK,
+                                 Flag.status == FlagStatus.OPEN).exists())
+    .join(Appointment, CheckIn.appointment_id == Appointment.id)
+    .where(CheckIn.id == bindparam("check_in_id"))
+)
+
+
 def complete(
     session: Session, check_in_id: int, *, now: datetime, tz: ZoneInfo, rules: ClinicSettings
 ) -> Completion:
     """Finish a check-in. With nothing left for the desk the appointment becomes
     checked-in; with an open desk flag it stays arrived and the patient is asked to stop
-    at the desk (without saying why on screen)."""
-    check_in = session.get(CheckIn, check_in_id)
-    assert check_in is not None
-    # By primary key: no statement when the caller's step has loaded it in this session
-    # already (the last question or consent), and no joins needed here.
-    appointment = session.get(Appointment, check_in.appointment_id)
-    if appointment is None:
-        raise CannotCheckIn("appointment not found")
-    needs_desk = False
-    for flag in open_desk_flags(session, appointment):
-        if flag.kind == FlagKind.LEFT_KIOSK:
-            _close_left_kiosk(flag, now, "came back and finished")
-        else:
-            needs_desk = True
-    if check_in.completed_at is None:
-        check_in.completed_at = now
-        check_in.last_step = "done"
-        if not needs_desk and appointment.status == S.ARRIVED:
-            change_status(appointment, S.CHECKED_IN, now)
-            outbox.record_event(session, OutboxEvent.CHECKED_IN, appointment=appointment,
-                                now=now)
-        audit.record(session, actor_type=check_in.channel.value,
-                     actor_id=check_in.staff_user_id or check_in.kiosk_id,
+    at the desk (without saying why on screen). Finishing again changes nothing but gives
+    the same answer.
+
+    One read, then one statement per row written, without the ORM's unit of work (it was
+    over half of a check-in's time); objects of these rows already loaded in the session
+    are read again when next used."""
+    session.flush()  # the caller's own changes first: what follows reads the tables
+    found = session.connection().execute(_TO_COMPLETE,
+                                         {"check_in_id": check_in_id}).one_or_none()
+    if found is None:
+        raise CannotCheckIn("check-in not found")
+    (completed_at, channel, kiosk_id, staff_user_id, appointment_id, patient_id, provider_id,
+     start, status, arrived_at, ticket, version, needs_desk, left_kiosk) = found
+    if left_kiosk:
+        _close_left_kiosk(session, appointment_id, now, "came back and finished")
+    # The place in line does not depend on arrived or checked in (both wait in line).
+    position = waiting_position(session, appointment_id, provider_id, now=now, tz=tz,
+                                rules=rules)
+    changes: dict[str, object] = {}
+    if completed_at is None:
+        update_row(session, CheckIn, check_in_id, {"completed_at": now, "last_step": "done"})
+        if not needs_desk and status == S.ARRIVED:
+            changes = status_changes(status, S.CHECKED_IN, now, arrived_at)
+            status = S.CHECKED_IN
+            outbox.record_event(session, OutboxEvent.CHECKED_IN, now=now,
+                                appointment_id=appointment_id, patient_id=patient_id)
+        audit.record(session, actor_type=channel.value, actor_id=staff_user_id or kiosk_id,
                      action="checkin.completed", record_type="appointment",
-                     record_id=appointment.id,
-                     detail={"to_status": appointment.status.value}, at=now)
-    session.flush()
-    position = waiting_position(session, appointment, now=now, tz=tz, rules=rules)
-    wait = estimated_wait(position, appointment, now=now, rules=rules)
+                     record_id=appointment_id, detail={"to_status": status.value}, at=now)
     # The ticket last: the day's counter row stays locked from here to the commit, so
-    # check-ins finishing at once wait on each other for two statements, not a whole step.
-    give_ticket(session, appointment, now=now, tz=tz)
-    session.flush()
-    return Completion(appointment.status, needs_desk, position, wait, appointment.ticket)
+    # check-ins finishing at once wait on each other for one statement, not a whole step.
+    if ticket is None:
+        changes["ticket_day"], ticket = next_ticket(session, now=now, tz=tz)
+        changes["ticket"] = ticket
+    if changes:
+        update_row(session, Appointment, appointment_id, changes, version=version)
+    return Completion(status, needs_desk, position, estimated_wait(position, start, now=now,
+                                                                   rules=rules), ticket)
 
 
 def waiting_position(
-    session: Session, appointment: Appointment, *, now: datetime, tz: ZoneInfo,
+    session: Session, appointment_id: int, provider_id: int, *, now: datetime, tz: ZoneInfo,
     rules: ClinicSettings,
 ) -> int | None:
-    """The appointment's place in its provider's line: the desk's own queue, so the kiosk
-    and the desk never disagree."""
-    line = queue_for_day(session, now.astimezone(tz).date(), tz,
-                         grace_minutes=rules.grace_minutes,
-                         provider_id=appointment.provider_id)
-    mine = next((r for r in line if r.appointment_id == appointment.id), None)
-    return mine.provider_position if mine else None
+    """The appointment's place in its provider's line: the desk's own queue order, so the
+    kiosk and the desk never disagree."""
+    return line_position(session, now.astimezone(tz).date(), tz, appointment_id, provider_id,
+                         grace_minutes=rules.grace_minutes)
 
 
-def estimated_wait(position: int | None, appointment: Appointment, *, now: datetime,
+def estimated_wait(position: int | None, start: datetime, *, now: datetime,
                    rules: ClinicSettings) -> int | None:
     """Minutes until the patient is likely seen: the patients ahead in the provider's line,
-    and never before the appointment's time."""
+    and never before the appointment's time (`start`)."""
     if position is None:
         return None
     return max((position - 1) * rules.minutes_per_patient,
-               int((appointment.start - now).total_seconds() // 60), 0)
+               int((start - now).total_seconds() // 60), 0)

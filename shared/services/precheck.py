@@ -245,8 +245,9 @@ def phone_status(session: Session, appointment_id: int, *, now: datetime, tz: Zo
         return PhoneStatus(PhoneStep.CALLED, ticket=appointment.ticket, room=appointment.room)
     if appointment.status not in (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN):
         return PhoneStatus(PhoneStep.OVER)
-    position = checkin.waiting_position(session, appointment, now=now, tz=tz, rules=rules)
-    wait = checkin.estimated_wait(position, appointment, now=now, rules=rules)
+    position = checkin.waiting_position(session, appointment.id, appointment.provider_id,
+                                        now=now, tz=tz, rules=rules)
+    wait = checkin.estimated_wait(position, appointment.start, now=now, rules=rules)
     return PhoneStatus(PhoneStep.WAITING, ticket=appointment.ticket, position=position,
                        wait_minutes=wait,
                        needs_desk=appointment.status == AppointmentStatus.ARRIVED)

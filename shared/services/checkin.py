@@ -251,37 +251,36 @@ def identity_failed(session: Session, *, now: datetime, kiosk_id: str | None) ->
                             now=now, kiosk_id=kiosk_id)
 
 
-def _load_query(for_update: bool) -> Executable:
-    query = (select(Appointment)
-             .options(joinedload(Appointment.patient), joinedload(Appointment.provider),
-                      joinedload(Appointment.location))
-             .where(Appointment.id == bindparam("appointment_id")))
-    return query.with_for_update(of=Appointment) if for_update else query
-
-
 # Built once: building a statement costs more than running it.
-_LOAD = {False: _load_query(False), True: _load_query(True)}
+_LOAD = (select(Appointment)
+         .options(joinedload(Appointment.patient), joinedload(Appointment.provider),
+                  joinedload(Appointment.location))
+         .where(Appointment.id == bindparam("appointment_id")))
 
 
-def load_appointment(session: Session, appointment_id: int, *,
-                     for_update: bool = False) -> Appointment:
-    """The appointment with its patient, provider and location, in one statement.
-
-    `for_update` locks the appointment's row until the commit (PostgreSQL; SQLite's writers
-    take turns anyway): for a change that starts from what it reads."""
-    appointment = session.scalar(_LOAD[for_update], {"appointment_id": appointment_id})
+def load_appointment(session: Session, appointment_id: int) -> Appointment:
+    """The appointment with its patient, provider and location, in one statement."""
+    appointment = session.scalar(_LOAD, {"appointment_id": appointment_id})
     if appointment is None:
         raise CannotCheckIn("appointment not found")
     return appointment
 
 
-_FINISHED_ON_SITE = (select(CheckIn.id)
-                     .where(CheckIn.appointment_id == bindparam("appointment_id"), ON_SITE,
-                            CheckIn.completed_at.is_not(None)).limit(1))
-_OPEN_ON_SITE = (select(CheckIn)
-                 .where(CheckIn.appointment_id == bindparam("appointment_id"),
-                        CheckIn.completed_at.is_(None), CheckIn.abandoned_at.is_(None), ON_SITE)
-                 .order_by(CheckIn.id.desc()))
+# What starting a check-in reads, in one statement that locks the appointment's row until
+# the commit (PostgreSQL; SQLite's writers take turns anyway): the appointment, the check-in
+# at the clinic still open for it, if any, and whether one was finished.
+_TO_BEGIN = (
+    select(Appointment,
+           select(CheckIn.id)
+           .where(CheckIn.appointment_id == Appointment.id, CheckIn.completed_at.is_(None),
+                  CheckIn.abandoned_at.is_(None), ON_SITE)
+           .order_by(CheckIn.id.desc()).limit(1).scalar_subquery(),
+           select(CheckIn.id)
+           .where(CheckIn.appointment_id == Appointment.id, ON_SITE,
+                  CheckIn.completed_at.is_not(None)).exists())
+    .where(Appointment.id == bindparam("appointment_id"))
+    .with_for_update(of=Appointment)
+)
 
 
 def begin(
@@ -307,11 +306,13 @@ def begin(
     first's outcome, instead of each writing rows that point at the visit and then waiting
     on the other's lock (a deadlock on PostgreSQL).
     """
-    appointment = load_appointment(session, appointment_id, for_update=True)
+    found = session.execute(_TO_BEGIN, {"appointment_id": appointment_id}).one_or_none()
+    if found is None:
+        raise CannotCheckIn("appointment not found")
+    appointment, open_id, finished_on_site = found
     if appointment.status in ALREADY_IN:
         raise AlreadyCheckedIn("already checked in")
-    if channel != Channel.DESK and appointment.status == S.ARRIVED and session.scalar(
-        _FINISHED_ON_SITE, {"appointment_id": appointment.id}) is not None:
+    if channel != Channel.DESK and appointment.status == S.ARRIVED and finished_on_site:
         # The patient finished at a kiosk already and was sent to the desk: the same code and
         # birth date do not open a second check-in. The desk finishes what is left.
         raise AlreadyCheckedIn("check-in already finished; the desk has the rest")
@@ -335,8 +336,8 @@ def begin(
                          **flag_args)
         if not rules.allow_late_checkin:
             raise CannotCheckIn("too late", key="kiosk.too_late")
-    existing = session.scalar(_OPEN_ON_SITE, {"appointment_id": appointment.id})
-    if existing is not None:
+    if open_id is not None:
+        existing = session.get_one(CheckIn, open_id)
         existing.kiosk_id = kiosk_id or existing.kiosk_id
         return existing
     # No ticket yet: it is given when the patient finishes and sees it (complete), so a

@@ -387,6 +387,31 @@ def test_the_queue_is_urgent_first_then_on_time_by_appointment_then_late(
     assert rows[2].status == S.ARRIVED
 
 
+def test_a_place_in_line_read_alone_is_the_queues_place_in_the_providers_line(
+    session: Session, clinic: Clinic
+) -> None:
+    """What the kiosk and the phone say (board.line_position, one statement) is what the
+    desk's queue shows, with urgent flags, late arrivals, a desk's move and other lines."""
+    maya = make_staff_user(session)
+    on_time = clinic.waiting(at(10), at(9, 50), given="Ontime")
+    late = clinic.waiting(at(9, 30), at(9, 52), given="Late")
+    urgent = clinic.waiting(at(10, 30), at(10), given="Urgent")
+    make_flag(session, FlagKind.HELP_REQUEST, severity=FlagSeverity.URGENT, appointment=urgent)
+    moved = clinic.waiting(at(10, 40), at(9, 58), given="Moved", status=S.ARRIVED)
+    desk.move_in_queue(session, moved.id, minutes_earlier=30, reason="Interpreter booked",
+                       staff_user_id=maya.id, now=at(10, 1))
+    other_line = clinic.waiting(at(10, 15), at(9, 55), given="Ortega", provider=clinic.ortega)
+    booked = clinic.book(at(10, 45), given="Booked")
+
+    shown = {r.appointment_id: r.provider_position for r in queue(session)}
+    for appointment in (on_time, late, urgent, moved, other_line, booked):
+        assert board.line_position(session, DAY, CHICAGO, appointment.id,
+                                   appointment.provider_id,
+                                   grace_minutes=GRACE) == shown.get(appointment.id)
+    assert shown[urgent.id] == 1 and shown[other_line.id] == 1
+    assert booked.id not in shown
+
+
 def test_a_patient_moved_earlier_by_the_desk_is_seen_sooner_with_the_desks_reason(
     session: Session, clinic: Clinic
 ) -> None:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 import shared.db
 from shared.config import ConfigError
@@ -21,11 +22,13 @@ from shared.db import (
     DatabaseUnavailable,
     check_connection,
     connection_dropped,
+    insert_object,
     lock_refused,
     make_engine,
     run_transaction,
+    update_row,
 )
-from shared.models import Appointment, AuditEvent, Base
+from shared.models import Appointment, AppointmentStatus, AuditEvent, Base, Channel, CheckIn
 from tests.conftest import _empty_postgres
 from tests.factories import make_appointment, make_location, make_provider
 
@@ -332,3 +335,77 @@ def test_a_bad_pool_setting_is_one_line_naming_it(name: str, value: str) -> None
     with pytest.raises(ConfigError) as refused:
         shared.db.pool_settings({name: value})
     assert str(refused.value).startswith(f"{name}:")
+
+
+# --- Writes without the unit of work ---------------------------------------------------------
+
+
+def _statements(session: Session) -> list[str]:
+    sent: list[str] = []
+    event.listen(session.get_bind(), "before_cursor_execute",
+                 lambda _c, _cur, statement, *_a: sent.append(statement))
+    return sent
+
+
+def test_update_row_keeps_the_loaded_object_current_and_its_version_counting(
+    session: Session,
+) -> None:
+    appointment = make_appointment(session)
+    session.commit()
+    version = appointment.version
+
+    update_row(session, Appointment, appointment.id, {"status": AppointmentStatus.ARRIVED,
+                                                      "ticket": "A007"}, version=version)
+    sent = _statements(session)
+    assert (appointment.status, appointment.ticket, appointment.version) == (
+        AppointmentStatus.ARRIVED, "A007", version + 1)
+    assert sent == []  # read from the object, not loaded again
+    appointment.room = "Room 3"  # the ORM's own next change checks the new version
+    session.commit()
+
+    with Session(session.get_bind()) as fresh:
+        saved = fresh.get_one(Appointment, appointment.id)
+        assert (saved.status, saved.ticket, saved.room, saved.version) == (
+            AppointmentStatus.ARRIVED, "A007", "Room 3", version + 2)
+
+
+def test_update_row_refuses_a_row_changed_meanwhile_and_changes_nothing(
+    session: Session,
+) -> None:
+    appointment = make_appointment(session)
+    session.commit()
+    with Session(session.get_bind()) as desk, desk.begin():
+        desk.get_one(Appointment, appointment.id).room = "Room 1"  # version + 1
+
+    with pytest.raises(StaleDataError):
+        update_row(session, Appointment, appointment.id, {"ticket": "A001"},
+                   version=appointment.version)
+    session.rollback()
+    with Session(session.get_bind()) as fresh:
+        assert fresh.get_one(Appointment, appointment.id).ticket is None
+
+
+def test_insert_object_keeps_the_new_row_in_the_session_without_reading_it_back(
+    session: Session,
+) -> None:
+    appointment = make_appointment(session)
+    session.commit()
+    at = datetime(2026, 6, 16, 15, 0, tzinfo=UTC)
+
+    sent = _statements(session)
+    check_in = insert_object(session, CheckIn(appointment_id=appointment.id,
+                                              channel=Channel.KIOSK, started_at=at,
+                                              last_step="identity"))
+    assert len(sent) == 1 and sent[0].lstrip().upper().startswith("INSERT")
+    assert check_in in session and check_in.id is not None
+    assert (check_in.kiosk_id, check_in.completed_at, check_in.last_step) == (
+        None, None, "identity")
+    assert session.get(CheckIn, check_in.id) is check_in
+    assert len(sent) == 1  # no SELECT for any of that
+    check_in.last_step = "appointment"  # an ordinary ORM change afterwards
+    session.commit()
+
+    with Session(session.get_bind()) as fresh:
+        saved = fresh.get_one(CheckIn, check_in.id)
+        assert (saved.appointment_id, saved.started_at, saved.last_step) == (
+            appointment.id, at, "appointment")

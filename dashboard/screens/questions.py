@@ -70,8 +70,12 @@ def page() -> None:
         spanish = "es" in clinic_settings.load(session).languages
         visit_types = sorted(set(session.scalars(select(Appointment.visit_type).distinct())))
     flash = st.session_state.pop(FLASH, None)
-    if flash:
-        st.success(flash)
+    # The message has a place that is always there: when it goes on the next run, the tabs
+    # below keep their place on the page, and so the tab the manager has open (a tab set
+    # that moves is drawn afresh on its first tab).
+    with st.container(key="q_flash"):
+        if flash:
+            st.success(flash)
     list_tab, edit_tab, preview_tab, file_tab = st.tabs([
         t("questions_admin.list"), t("questions_admin.edit"), t("questions_admin.preview"),
         t("questions_admin.file")], key="q_tabs")

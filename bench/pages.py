@@ -260,7 +260,7 @@ def run(backend: str) -> list[tuple[harness.Comparison, float]]:
         build(engine)
         harness.analyze(engine)
         engine.dispose()
-        with app_environment(url):
+        with app_environment(url), harness.script_compiled_once():
             for whole_day in (False, True):
                 view = "whole day" if whole_day else "default view (hours around now)"
                 small, big = (open_page(f"arrivals {size} {view}", day, "arrivals",

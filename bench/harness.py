@@ -142,15 +142,20 @@ def script_compiled_once() -> Iterator[None]:
     the server. Both sides of a comparison run inside it alike.
     """
     from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-    from streamlit.testing.v1 import local_script_runner
+    from streamlit.testing.v1 import app_test, local_script_runner
 
     cache = ScriptCache()
-    made = local_script_runner.ScriptCache
-    local_script_runner.ScriptCache = lambda: cache
+    # The main script's runner and the pages' manager (st.navigation's page scripts) each
+    # make their own.
+    modules = (local_script_runner, app_test)
+    made = [module.ScriptCache for module in modules]
+    for module in modules:
+        module.ScriptCache = lambda: cache
     try:
         yield
     finally:
-        local_script_runner.ScriptCache = made
+        for module, original in zip(modules, made, strict=True):
+            module.ScriptCache = original
 
 
 # --- Comparisons ----------------------------------------------------------------------------

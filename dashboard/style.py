@@ -1,11 +1,13 @@
 """The desk's screens are read at a glance on a 1366x768 laptop: a compact header, one line
 per alert and filters in one row, so the board shows at least twelve appointments under three
-alerts. Only spacing and sizes change here; colours and focus come from Streamlit's theme and
-dashboard/a11y.py."""
+alerts. Only spacing and sizes change here, and the colours of a wait's label; other colours
+and focus come from Streamlit's theme and dashboard/a11y.py."""
 
 from __future__ import annotations
 
 import streamlit as st
+
+from shared.services.clinic_settings import ClinicSettings
 
 DASHBOARD_CSS = """<style>
 /* The top navigation lives in Streamlit's header: start the page right under it. */
@@ -30,3 +32,17 @@ DASHBOARD_CSS = """<style>
 def apply_dashboard_style() -> None:
     """Once a run, right after the page config."""
     st.html(DASHBOARD_CSS)
+
+
+# A wait's label on the arrivals board: the theme's dark text on each reads at 8:1 or more.
+WAIT_RED, WAIT_AMBER, WAIT_CALM = "#F4A09B", "#FCDC8C", "#EEF2F7"
+
+
+def wait_colour(minutes: int, rules: ClinicSettings) -> str:
+    """A wait's colour: red from the clinic's red line, amber from its amber line, a quiet
+    grey below."""
+    if minutes >= rules.wait_red_minutes:
+        return WAIT_RED
+    if minutes >= rules.wait_amber_minutes:
+        return WAIT_AMBER
+    return WAIT_CALM

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.auth import guard_live_view, require_role
 from dashboard.context import app_context, live_view
+from dashboard.style import wait_colour
 from shared.clinic_time import clinic_today
 from shared.db import session_scope
 from shared.i18n import format_date, t
@@ -224,15 +225,17 @@ def _board_filter(now: datetime, calls: bool = False) -> BoardFilter:
                        not_prechecked=calls)
 
 
-def _matches(row: AppointmentRow) -> bool:
+def _shown(rows: list[AppointmentRow]) -> list[AppointmentRow]:
+    """The rows the representative's filters let through (the filters read once: each read
+    of the session state costs more than the test itself)."""
     state = st.session_state
     search = (state.get("filter_search") or "").strip()
-    finished = row.status in FINISHED and not state.get("filter_show_finished")
-    return (
-        not (finished and not search and not state.get("filter_status"))
-        and (not state.get("filter_status") or row.status.value in state["filter_status"])
-        and matches_search(row, search)
-    )
+    statuses = state.get("filter_status") or ()
+    hide_finished = not (search or statuses or state.get("filter_show_finished"))
+    return [r for r in rows
+            if not (hide_finished and r.status in FINISHED)
+            and (not statuses or r.status.value in statuses)
+            and matches_search(r, search)]
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -261,7 +264,7 @@ def _board() -> None:
         summary += " · " + t("dash.window_note", start=format_time(only.around[0], tz),
                              end=format_time(only.around[1], tz))
     st.caption(summary)
-    shown = [r for r in rows if _matches(r)]
+    shown = _shown(rows)
     # When this screen first showed each arrival: None for those already here when it
     # opened. "NEW" stays a minute, so a representative who looks away still sees it.
     seen: dict[int, datetime | None] = st.session_state.setdefault("_seen_arrivals", {})
@@ -288,31 +291,24 @@ def _board() -> None:
                 " · " + t("dash.left_kiosk_at", step=t(f"patient.step_{r.left_kiosk_at}"))
                 if r.left_kiosk_at else ""),
             t("dash.col_arrived"): format_time(r.arrived_at, tz) if r.arrived_at else "",
-            # Whole minutes as text, blank when not waiting: never "None" or "45.0".
-            t("dash.col_waiting"): "" if waiting is None else str(waiting),
+            # Whole minutes as text in a coloured label, none when not waiting: never
+            # "None" or "45.0".
+            t("dash.col_waiting"): [] if waiting is None else [str(waiting)],
             t("dash.col_flags"): f"⚑ {r.open_flags}" if r.open_flags else "",
             t("dash.col_precheck"): _precheck_word(r),
         })
-    waiting_col = t("dash.col_waiting")
-
-    def colour(text: str) -> str:
-        if not text:
-            return ""
-        value = int(text)
-        if value >= rules.wait_red_minutes:
-            return "background-color: #FDE2E1; color: #8A1C12; font-weight: 700"
-        if value >= rules.wait_amber_minutes:
-            return "background-color: #FEF0C7; color: #7A4A00; font-weight: 600"
-        return ""
-
-    frame = pd.DataFrame(table)
-    styled = frame
-    if not frame.empty:
-        styled = frame.style.map(colour, subset=[waiting_col])
-    st.dataframe(styled, hide_index=True, width="stretch", row_height=ROW_PX,
+    # The wait is coloured by the clinic's thresholds as a label (a read-only multiselect
+    # cell): a pandas Styler did the same by restyling every cell of the table on every
+    # refresh, about 70% of the board's CPU.
+    waits = sorted({int(w) for row in table for w in row[t("dash.col_waiting")]})
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", row_height=ROW_PX,
                  height=min(ROW_PX + 4 + ROW_PX * max(len(table), 1), 760),
-                 column_config={t("dash.col_status"): st.column_config.TextColumn(
-                     width="medium")},
+                 column_config={
+                     t("dash.col_status"): st.column_config.TextColumn(width="medium"),
+                     t("dash.col_waiting"): st.column_config.MultiselectColumn(
+                         options=[str(w) for w in waits] or None,
+                         color=[wait_colour(w, rules) for w in waits] or None),
+                 },
                  placeholder="", key="arrivals_table")
 
 
@@ -327,7 +323,7 @@ def _call_list(day: date, only: BoardFilter) -> None:
     tz = ctx.settings.tz
     with Session(ctx.engine) as session:
         rows = appointments_for_day(session, day, tz, only)
-    shown = [r for r in rows if _matches(r)]
+    shown = _shown(rows)
     st.caption(t("dash.precheck_calls_summary", date=format_date(day), count=len(shown)))
     if not shown:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -9,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
+from dashboard.style import WAIT_AMBER, WAIT_CALM, WAIT_RED
 from shared.clinic_time import at_clinic_time, clinic_today
 from shared.config import get_settings
-from shared.models import StaffRole, StaffUser, utcnow
+from shared.models import AppointmentStatus, StaffRole, StaffUser, utcnow
 from shared.services import staff
 from tests.apps.conftest import DASHBOARD, _clear_process_caches
 from tests.factories import make_appointment, make_patient
@@ -175,3 +177,26 @@ def test_single_sign_on_is_offered_only_when_configured(clinic) -> None:
     assert not at.exception
     assert "sso_login" in [b.key for b in at.button]
     assert at.text_input(key="sign_in_username")  # passwords still work
+
+
+def test_waits_are_coloured_by_the_clinics_lines(clinic) -> None:
+    """Whole minutes in a label: grey under the amber line, amber from it, red from the red
+    line (15 and 30 minutes by default); nothing for a patient not here yet."""
+    tz = get_settings().tz
+    today = clinic_today(tz)
+    now = utcnow()
+    with Session(clinic) as session, session.begin():
+        for family, minutes in (("Calm", 5), ("Amber", 20), ("Red", 40)):
+            make_appointment(session, start=at_clinic_time(today, 11, 0, tz),
+                             status=AppointmentStatus.ARRIVED,
+                             arrived_at=now - timedelta(minutes=minutes, seconds=10),
+                             patient=make_patient(session, legal_family_name=family))
+    at = _sign_in(_dashboard())
+    at.checkbox(key="filter_whole_day").check().run()
+    table = at.dataframe[0].value
+    waits = dict(zip(table["Patient"].str.split().str[-1], table["Waiting (min)"], strict=True))
+    assert {name: list(wait) for name, wait in waits.items()} == {
+        "Quintero": [], "Abernathy": [], "Calm": ["5"], "Amber": ["20"], "Red": ["40"]}
+    config = json.loads(at.dataframe[0].proto.columns)["Waiting (min)"]
+    colours = {o["value"]: o["color"] for o in config["type_config"]["options"]}
+    assert colours == {"5": WAIT_CALM, "20": WAIT_AMBER, "40": WAIT_RED}, config

@@ -13,6 +13,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.orm import Session
 
+from shared.i18n import format_time as format_time_in
 from shared.i18n import t
 from shared.models import Appointment, Language
 from shared.services import clinic_settings, tokens
@@ -77,9 +78,11 @@ def format_date_in(moment: datetime, tz: ZoneInfo, language: str) -> str:
 
 
 def when_line(start: datetime, tz: ZoneInfo, language: str) -> str:
-    """'Monday 15 June 2026 at 10:00 AM' in `language`, starting with a capital."""
-    text = t("slip.when", language, date=format_date_in(start, tz, language),
-             time=format_time(start, tz))
+    """'Monday 15 June 2026 at 10:00 AM', 'Lunes 15 de junio de 2026 a las 10:00 a.m.', in
+    `language`, starting with a capital. The time is kept on one line with a plain no-break
+    space, which every printing font has (CLDR's narrow one is missing from some)."""
+    time = format_time_in(start, language, tz).replace("\u202f", "\u00a0")
+    text = t("slip.when", language, date=format_date_in(start, tz, language), time=time)
     return text[:1].upper() + text[1:]
 
 

@@ -88,6 +88,15 @@ a[href^="mailto"] { pointer-events: none; color: inherit !important; text-decora
     width: 100% !important; flex: 1 1 auto !important; }
   .st-key-consent_text { height: auto !important; max-height: 30vh !important; }
 }
+/* A patient's own phone (up to 520 px wide): the same large targets, the type one size
+   smaller, so a step's words and its Continue button fit one screen. */
+@media (max-width: 520px) {
+  html, body, [data-testid="stAppViewContainer"] { font-size: 18px; }
+  [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
+    font-size: 1.25rem; line-height: 1.4; }
+  h1 { font-size: 2.1rem !important; }
+  h2 { font-size: 1.7rem !important; }
+}
 /* Streamlit's uploader stays the way a card photo reaches the server, out of sight and out
    of a screen reader's way (its words are English): the kiosk's own buttons, in the
    patient's language, open its file input with the camera or the photo picker. */

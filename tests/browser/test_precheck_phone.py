@@ -277,6 +277,9 @@ def test_a_whole_pre_check_in_on_the_phone_the_day_before_leaves_the_visit_booke
                                time=format_time(visit.start, "en", tz)))).to_be_visible()
     assert _precheck_state(db, visit.appointment_id) == PrecheckState.STARTED
     _shot(phone, "phone-appointment.png")
+    # The visit, the directions and Continue fit the phone's screen, with no scrolling.
+    box = _button(phone, t("kiosk.continue")).bounding_box()
+    assert box is not None and box["y"] + box["height"] <= phone.viewport_size["height"], box
     finger.tap_and_wait(_button(phone, t("kiosk.continue")), "appointment: Continue")
     expect(_heading(phone, t("details.title"))).to_be_visible()
     finger.tap_and_wait(_button(phone, t("details.yes_right")), "details: Yes")

@@ -251,15 +251,21 @@ def _human_name(names: list[Any] | None) -> Any | None:
         (n for n in names if n.use in (None, "usual")), None) or (names[0] if names else None)
 
 
+def _words(values: list[str | None] | None) -> list[str]:
+    """The parts of a name or an address that are there: FHIR lets a list hold nulls."""
+    return [v for v in values or [] if v]
+
+
 def _patient(patient: Any) -> dict[str, object]:
     name = _human_name(patient.name)
+    given = _words(name.given) if name else []
     values: dict[str, object] = {
         "mrn": _mrn(patient),
         # HumanName.given holds the given name, then any middle names.
-        "given_name": (name.given or [None])[0] if name else None,
-        "middle_name": " ".join((name.given or [])[1:]) or None if name else None,
-        "name_prefix": " ".join(name.prefix or []) or None if name else None,
-        "name_suffix": " ".join(name.suffix or []) or None if name else None,
+        "given_name": given[0] if given else None,
+        "middle_name": " ".join(given[1:]) or None,
+        "name_prefix": " ".join(_words(name.prefix)) or None if name else None,
+        "name_suffix": " ".join(_words(name.suffix)) or None if name else None,
         "family_name": name.family if name else None,
         "birth_date": patient.birthDate,
         "sex": patient.gender,
@@ -271,7 +277,7 @@ def _patient(patient: Any) -> dict[str, object]:
             values["email"] = telecom.value
     address = next((a for a in patient.address or [] if a.use in (None, "home")), None)
     if address is not None:
-        lines = list(address.line or [])
+        lines = _words(address.line)
         values.update({
             "address_line": lines[0] if lines else None,
             "address_line2": " ".join(lines[1:]) or None,
@@ -286,8 +292,8 @@ def _practitioner(practitioner: Any) -> dict[str, object]:
     name = _human_name(practitioner.name)
     display = None
     if name is not None:
-        display = name.text or " ".join(
-            [*(name.prefix or []), *(name.given or []), *([name.family] if name.family else [])])
+        display = name.text or " ".join(_words([*(name.prefix or []), *(name.given or []),
+                                                 name.family]))
     return {"provider_id": _first_identifier(practitioner), "provider_name": display or None}
 
 

@@ -73,6 +73,25 @@ def test_the_sample_bundle_reads_appointments_with_their_patients(session: Sessi
     assert [o.action for o in again] == [Action.UNCHANGED, Action.UNCHANGED]
 
 
+def test_nulls_inside_names_and_address_lines_are_skipped() -> None:
+    """FHIR lets a name's or an address's list hold nulls (a hostile file found it): the
+    parts that are there are read, and the record is not refused."""
+    bundle = sample()
+    resource(bundle, "prac-100")["name"] = [{"given": [None, "Lena"], "prefix": ["Dr.", None],
+                                             "family": "Fischer"}]
+    patient = resource(bundle, "pat-20001")
+    patient["name"] = [{"family": "Whitfield", "given": [None, "Alma", None, "Jo"],
+                        "prefix": [None], "suffix": [None, "Jr."]}]
+    patient["address"][0]["line"] = [None, "118 Cedar Ave", None, "Apt 2"]
+    first, second = rows(bundle)
+    assert first.ok and second.ok, (first.problems, second.problems)
+    assert (first.given_name, first.middle_name, first.family_name) == ("Alma", "Jo",
+                                                                        "Whitfield")
+    assert (first.name_prefix, first.name_suffix) == (None, "Jr.")
+    assert (first.address_line, first.address_line2) == ("118 Cedar Ave", "Apt 2")
+    assert (first.provider_id, first.provider_name) == ("P-100", "Dr. Lena Fischer")
+
+
 def test_the_mrn_is_the_identifier_typed_mr() -> None:
     bundle = sample()
     patient = resource(bundle, "pat-20001")

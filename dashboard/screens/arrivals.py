@@ -254,7 +254,9 @@ def _board() -> None:
     with Session(ctx.engine) as session:
         counts = day_counts(session, day, tz)
         rows = appointments_for_day(session, day, tz, only) if counts.total else []
-        rules = clinic_settings.load(session)
+    # Read on every refresh of every screen: from the process's copy, at most 10 s old (a
+    # save on the settings page drops it at once).
+    rules = clinic_settings.load_cached(ctx.engine)
     if not counts.total:
         st.info(t("dash.no_appointments"))
         return
